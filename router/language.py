@@ -1,0 +1,95 @@
+"""Detect a prompt's main language as an ISO 639-1 code.
+
+Scripts decide most languages outright (kana means Japanese even among kanji;
+hangul Korean; Cyrillic Russian unless Ukrainian letters appear). Latin-script
+languages are told apart by their commonest function words, listed in
+``data/languages.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+__all__ = ["LanguageDetector"]
+
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
+_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
+_PERSIAN = re.compile(r"[پچژگ]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_GREEK = re.compile(r"[\u0370-\u03ff]")
+_HEBREW = re.compile(r"[\u0590-\u05ff]")
+_THAI = re.compile(r"[\u0e00-\u0e7f]")
+_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+
+# A CJK character carries about as much as a short Latin word, so one counts
+# as several Latin letters when deciding which script dominates.
+_CJK_WEIGHT = 3
+# How much of a text is enough to tell its language.
+_SAMPLE = 2000
+
+
+class LanguageDetector:
+    """Script counts first, then function-word votes for Latin-script text.
+
+    Args:
+        stopwords: language code -> its commonest function words.
+        default: the answer when nothing votes (short ASCII text is usually English).
+    """
+
+    def __init__(self, stopwords: Mapping[str, Iterable[str]], default: str = "en") -> None:
+        self._votes: dict[str, tuple[str, ...]] = {}
+        for lang, words in stopwords.items():
+            for word in words:
+                key = word.lower()
+                self._votes[key] = (*self._votes.get(key, ()), lang)
+        self._default = default
+
+    def detect(self, text: str, words: Iterable[str] = ()) -> str:
+        """Return the language code of ``text``.
+
+        ``words`` are the text's lower-cased words when the caller already has
+        them (the keyword scan does); they are recomputed otherwise.
+        """
+        head = text[:_SAMPLE]
+        if head.isascii():
+            return self._latin(words, head)
+        latin = len(_LATIN.findall(head))
+        counts = {
+            "ja": len(_KANA.findall(head)) * _CJK_WEIGHT,
+            "zh": len(_HAN.findall(head)) * _CJK_WEIGHT,
+            "ko": len(_HANGUL.findall(head)) * _CJK_WEIGHT,
+            "ru": len(_CYRILLIC.findall(head)),
+            "ar": len(_ARABIC.findall(head)),
+            "el": len(_GREEK.findall(head)),
+            "he": len(_HEBREW.findall(head)),
+            "th": len(_THAI.findall(head)),
+            "hi": len(_DEVANAGARI.findall(head)),
+        }
+        # Japanese writes kanji alongside kana: any real share of kana makes
+        # the whole CJK block Japanese.
+        if counts["ja"] and counts["ja"] * 10 >= counts["zh"]:
+            counts["ja"] += counts["zh"]
+            counts["zh"] = 0
+        script, best = max(counts.items(), key=lambda item: item[1])
+        if best <= latin:
+            return self._latin(words, head)
+        if script == "ru" and _UKRAINIAN.search(head):
+            return "uk"
+        if script == "ar" and _PERSIAN.search(head):
+            return "fa"
+        return script
+
+    def _latin(self, words: Iterable[str], head: str) -> str:
+        tally: dict[str, int] = {}
+        seen = words or re.findall(r"[^\W\d_]+", head.lower())
+        for word in seen:
+            for lang in self._votes.get(word, ()):
+                tally[lang] = tally.get(lang, 0) + 1
+        if not tally:
+            return self._default
+        return max(tally.items(), key=lambda item: (item[1], item[0] == self._default))[0]

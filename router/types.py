@@ -1,0 +1,137 @@
+"""The router's closed sets and its decision record."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["TASKS", "TIERS", "Decision", "FeatureContribution", "Task", "Tier", "tier_band"]
+
+
+class Task(str, enum.Enum):
+    """What kind of work a prompt asks for. Language is a separate attribute."""
+
+    CODING = "coding"
+    MATH = "math"
+    REASONING = "reasoning"
+    TRANSLATION = "translation"
+    SUMMARIZATION = "summarization"
+    EXTRACTION = "extraction"
+    CREATIVE_WRITING = "creative_writing"
+    GENERAL = "general"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Tier(str, enum.Enum):
+    """How strong a model the prompt needs, weakest first."""
+
+    SIMPLE = "SIMPLE"
+    MEDIUM = "MEDIUM"
+    COMPLEX = "COMPLEX"
+    REASONING = "REASONING"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def rank(self) -> int:
+        return _TIER_RANK[self]
+
+    @classmethod
+    def from_rank(cls, rank: int) -> Tier:
+        return TIERS[max(0, min(len(TIERS) - 1, rank))]
+
+
+TASKS: tuple[Task, ...] = tuple(Task)
+TIERS: tuple[Tier, ...] = tuple(Tier)
+_TIER_RANK = {tier: i for i, tier in enumerate(TIERS)}
+
+
+def tier_band(tier: Tier) -> tuple[float, float]:
+    """The slice of ``[0, 1]`` that ``Decision.score`` occupies for ``tier``.
+
+    Every scorer clamps its score into the band of the tier it chose, which is
+    what makes ``score`` monotone with tier and safe to sweep thresholds over.
+    """
+    width = 1.0 / len(TIERS)
+    lo = tier.rank * width
+    return lo, lo + width
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureContribution:
+    """One extractor's output: its bounded ``value`` and what it added to the tier score."""
+
+    value: float
+    weight: float
+    contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the router decided about one request, and why.
+
+    ``score`` is a continuous difficulty in ``[0, 1]``: each tier owns a quarter of
+    the range (see :func:`tier_band`), so thresholding ``score`` never contradicts
+    ``tier``. ``tier_probabilities`` covers all four tiers and sums to 1.
+    The routing fields (``model`` onwards) are filled when a call is routed.
+    """
+
+    task: Task
+    task_scores: dict[str, float]
+    tier: Tier
+    tier_probabilities: dict[str, float]
+    score: float
+    confidence: float
+    language: str
+    source: str
+    features: dict[str, FeatureContribution] = field(default_factory=dict)
+    reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    estimated_tokens: int = 0
+    has_tools: bool = False
+    has_images: bool = False
+    model_version: str | None = None
+    # Filled once the decision is turned into a call.
+    id: str | None = None
+    model: str | None = None
+    candidates: tuple[str, ...] = ()
+    estimated_cost: float | None = None
+    baseline_cost: float | None = None
+    savings: float | None = None
+    rule: str | None = None
+    l2_used: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view: enums as their values, features as plain dicts."""
+        return {
+            "task": self.task.value,
+            "task_scores": dict(self.task_scores),
+            "tier": self.tier.value,
+            "tier_probabilities": dict(self.tier_probabilities),
+            "score": self.score,
+            "confidence": self.confidence,
+            "language": self.language,
+            "source": self.source,
+            "features": {
+                name: {"value": f.value, "weight": f.weight, "contribution": f.contribution}
+                for name, f in self.features.items()
+            },
+            "reasons": list(self.reasons),
+            "warnings": list(self.warnings),
+            "estimated_tokens": self.estimated_tokens,
+            "has_tools": self.has_tools,
+            "has_images": self.has_images,
+            "model_version": self.model_version,
+            "id": self.id,
+            "model": self.model,
+            "candidates": list(self.candidates),
+            "estimated_cost": self.estimated_cost,
+            "baseline_cost": self.baseline_cost,
+            "savings": self.savings,
+            "rule": self.rule,
+            "l2_used": self.l2_used,
+        }
