@@ -42,7 +42,20 @@ _EXPORTS: dict[str, str] = {
     "Tier": "router.types",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "APIError",
+    "ConfigError",
+    "Decision",
+    "FeatureContribution",
+    "ModelArtifactError",
+    "NoCandidateError",
+    "Router",
+    "RouterError",
+    "RouterInputError",
+    "Task",
+    "Tier",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

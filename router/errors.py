@@ -4,7 +4,7 @@
     ├── RouterInputError (ValueError)   the prompt or messages cannot be read
     ├── ConfigError (ValueError)        a config file, argument or data file is wrong
     ├── ModelArtifactError (ValueError) a trained-model artifact cannot be used
-    └── APIError                        a provider call failed (status, type, provider, model, attempts)
+    └── APIError                        a provider call failed (status, type, provider, ...)
         └── NoCandidateError            no model in the catalog can serve the request
 
 Input and config errors subclass ``ValueError`` so callers that already catch

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from router.errors import ConfigError
 from router.inputs import Prompt
 from router.language import LanguageDetector
 from router.text import KeywordIndex, Scan, sample, strip_boilerplate, substring_script_chars
@@ -26,37 +27,38 @@ __all__ = [
     "Evidence",
     "Extraction",
     "FeatureExtractor",
+    "Params",
 ]
 
-# What code looks like, as opposed to words about code. Case matters for SQL
-# so that "select a few items from the list" stays prose.
-_CODE_SYNTAX = re.compile(
-    r"```"
-    r"|^(?: {4,}|\t+)\S"
-    r"|\bdef \w+\("
-    r"|\bclass \w+\s*[:({]"
-    r"|\bfunction\s*\w*\s*\("
-    r"|=>|->|::|&&|\|\||!=|==|\+=|:="
-    r"|#include\b"
-    r"|^\s*(?:import|from) [\w.]+(?: import \w+)?\s*$"
-    r"|\bSELECT\b.{1,200}?\bFROM\b"
-    r"|\b(?:INSERT INTO|UPDATE \w+ SET|CREATE TABLE)\b"
-    r"|[;{}]\s*$"
-    r"|\b\w+\.\w+\([^()\n]*\)"
-    r"|</?[a-z][a-z0-9]*(?: [^<>\n]*)?>"
-    r"|\$ \w"
-    r"|\b(?:fn|func) \w+\("
-    r"|\b(?:public|private) (?:static )?\w+",
-    re.MULTILINE,
-)
-_MATH_SYNTAX = re.compile(
-    r"\d\s*[-+*/×÷^=<>≤≥]\s*[\d(.a-z]"
-    r"|\\(?:frac|sqrt|int|sum|prod|lim|cdot|leq|geq|pi|binom|log|sin|cos)\b"
-    r"|\b[a-z]\^\d"
-    r"|\$[^$\n]{1,80}\$"
-    r"|[√∑∫π∞≈≠]"
-)
-_LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.)、]|[-*•]|[①-⑩])\s*\S", re.MULTILINE)
+# What code looks like, as opposed to words about code: fences, indentation,
+# statement ends and operator characters. Counted with str.count and one
+# character-class scan; a regex alternation over code shapes costs twenty times
+# more on a 2 kB prompt, and this runs on every decision.
+_CODE_MARKS = ("```", "```", "\n    ", "\n\t", "def ", "();", "print(")
+_CODE_PUNCT = re.compile(r"[`;{}=<>|&$#\\]")
+_MATH_SYNTAX = re.compile(r"[0-9] ?[-+*/×÷^=<>≤≥] ?[0-9(.a-z]")
+_MATH_SYMBOLS = re.compile(r"[√∑∫π∞≈≠²³]")
+_LATEX = re.compile(r"\\(?:frac|sqrt|int|sum|prod|lim|cdot|binom)\b|\b[a-z]\^\d")
+_LIST_LINE = re.compile(r"\n[ \t]*(?:\d{1,2}[.)、]|[-*•]|[①-⑩])[ \t]*\S")
+
+
+def _code_syntax(text: str) -> int:
+    punct = len(_CODE_PUNCT.findall(text))
+    if punct == 0 and "\n" not in text and "def " not in text:
+        return 0
+    return punct // 2 + sum([text.count(mark) for mark in _CODE_MARKS])
+
+
+def _math_syntax(lowered: str) -> int:
+    count = len(_MATH_SYNTAX.findall(lowered))
+    if not lowered.isascii():
+        count += len(_MATH_SYMBOLS.findall(lowered))
+    if "\\" in lowered or "^" in lowered:
+        count += len(_LATEX.findall(lowered))
+    if lowered.count("$") >= 2:
+        count += 1
+    return count
+
 
 FEATURE_NAMES: tuple[str, ...] = (
     "token_count",
@@ -77,6 +79,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 # Signals the task scorer reads beyond the features.
 TASK_SIGNAL_NAMES: tuple[str, ...] = (
+    "code",
     "math",
     "math_syntax",
     "proof",
@@ -85,6 +88,10 @@ TASK_SIGNAL_NAMES: tuple[str, ...] = (
     "extraction",
 )
 SIGNAL_NAMES: tuple[str, ...] = FEATURE_NAMES + TASK_SIGNAL_NAMES
+# Task signals that are plain keyword categories of the same name.
+TASK_KEYWORD_SIGNALS: tuple[str, ...] = tuple(
+    n for n in TASK_SIGNAL_NAMES if n not in {"code", "math_syntax"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,7 @@ class Evidence:
     """What one turn contains, computed once and shared by every extractor."""
 
     scan: Scan
+    counts: Mapping[str, int]  # distinct keyword hits per category
     tokens: int
     code_syntax: int
     math_syntax: int
@@ -99,88 +107,105 @@ class Evidence:
     questions: int
 
 
-Params = Mapping[str, Any]
+@dataclass(frozen=True, slots=True)
+class Params:
+    """One extractor's parameters from ``scoring.yaml``, resolved once."""
+
+    weight: float
+    saturation: float = 2.0
+    low: float = 1.0
+    high: float = 2.0
+
+    @classmethod
+    def from_config(cls, name: str, spec: Mapping[str, Any]) -> Params:
+        try:
+            params = cls(**{k: float(v) for k, v in spec.items()})
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"scoring config: features.{name}: {exc}") from None
+        if params.saturation <= 0 or params.low <= 0 or params.high <= params.low:
+            raise ConfigError(
+                f"scoring config: features.{name} needs saturation > 0 and 0 < low < high, "
+                f"got {dict(spec)!r}"
+            )
+        return params
 
 
-def _saturate(count: float, params: Params) -> float:
-    return min(1.0, count / float(params.get("saturation", 2)))
-
-
-def token_count(ev: Evidence, params: Params) -> float:
+def token_count(ev: Evidence, p: Params) -> float:
     """Length on a log scale: ``low`` tokens or fewer is 0, ``high`` or more is 1."""
-    low, high = math.log(params["low"]), math.log(params["high"])
-    return min(1.0, max(0.0, (math.log(max(ev.tokens, 1)) - low) / (high - low)))
+    x = (math.log(max(ev.tokens, 1)) - math.log(p.low)) / (math.log(p.high) - math.log(p.low))
+    return 0.0 if x < 0.0 else min(1.0, x)
 
 
-def code_presence(ev: Evidence, params: Params) -> float:
-    """Words about code, and code itself (fences, indentation, calls), which counts double."""
-    return _saturate(ev.scan.count("code") + 2 * min(ev.code_syntax, 3), params)
+def code_presence(ev: Evidence, p: Params) -> float:
+    """Words about code, and code itself (fences, indentation, operators), which counts double."""
+    return min(1.0, (ev.counts.get("code", 0) + 2 * min(ev.code_syntax, 3)) / p.saturation)
 
 
-def reasoning_markers(ev: Evidence, params: Params) -> float:
-    """Requests to reason: step by step, deduce, puzzles, proofs."""
-    return _saturate(ev.scan.count("reasoning") + 2 * ev.scan.count("proof"), params)
+def reasoning_markers(ev: Evidence, p: Params) -> float:
+    """Requests to reason: step by step, deduce, puzzles; a proof demand counts double."""
+    c = ev.counts
+    return min(1.0, (c.get("reasoning", 0) + 2 * c.get("proof", 0)) / p.saturation)
 
 
-def technical_terms(ev: Evidence, params: Params) -> float:
+def technical_terms(ev: Evidence, p: Params) -> float:
     """Vocabulary of systems, algorithms and engineering."""
-    return _saturate(ev.scan.count("technical"), params)
+    return min(1.0, ev.counts.get("technical", 0) / p.saturation)
 
 
-def creative_markers(ev: Evidence, params: Params) -> float:
+def creative_markers(ev: Evidence, p: Params) -> float:
     """Stories, poems, lyrics, slogans."""
-    return _saturate(ev.scan.count("creative"), params)
+    return min(1.0, ev.counts.get("creative", 0) / p.saturation)
 
 
-def simple_indicators(ev: Evidence, params: Params) -> float:
+def simple_indicators(ev: Evidence, p: Params) -> float:
     """Greetings, definitions, lookups: what a small model answers well."""
-    return _saturate(ev.scan.count("simple"), params)
+    return min(1.0, ev.counts.get("simple", 0) / p.saturation)
 
 
-def multi_step_patterns(ev: Evidence, params: Params) -> float:
+def multi_step_patterns(ev: Evidence, p: Params) -> float:
     """Sequencing words and numbered or bulleted steps."""
-    return _saturate(ev.scan.count("multistep") + min(ev.list_lines, 6) / 2, params)
+    return min(1.0, (ev.counts.get("multistep", 0) + min(ev.list_lines, 6) / 2) / p.saturation)
 
 
-def question_complexity(ev: Evidence, params: Params) -> float:
+def question_complexity(ev: Evidence, p: Params) -> float:
     """Why/how/compare questions, and several questions at once."""
     extra_questions = max(0, min(ev.questions, 6) - 1) / 2
-    return _saturate(ev.scan.count("question_deep") + extra_questions, params)
+    return min(1.0, (ev.counts.get("question_deep", 0) + extra_questions) / p.saturation)
 
 
-def imperative_verbs(ev: Evidence, params: Params) -> float:
+def imperative_verbs(ev: Evidence, p: Params) -> float:
     """Demanding verbs: implement, design, optimize, analyze."""
-    return _saturate(ev.scan.count("imperative"), params)
+    return min(1.0, ev.counts.get("imperative", 0) / p.saturation)
 
 
-def constraint_count(ev: Evidence, params: Params) -> float:
+def constraint_count(ev: Evidence, p: Params) -> float:
     """Must / at most / without using / O(n): requirements the answer has to meet."""
-    return _saturate(ev.scan.count("constraint"), params)
+    return min(1.0, ev.counts.get("constraint", 0) / p.saturation)
 
 
-def output_format(ev: Evidence, params: Params) -> float:
+def output_format(ev: Evidence, p: Params) -> float:
     """A required shape for the answer: JSON, a table, bullet points."""
-    return _saturate(ev.scan.count("format"), params)
+    return min(1.0, ev.counts.get("format", 0) / p.saturation)
 
 
-def reference_complexity(ev: Evidence, params: Params) -> float:
+def reference_complexity(ev: Evidence, p: Params) -> float:
     """Pointers to given material: the following, above, this code, attached."""
-    return _saturate(ev.scan.count("reference"), params)
+    return min(1.0, ev.counts.get("reference", 0) / p.saturation)
 
 
-def domain_specificity(ev: Evidence, params: Params) -> float:
+def domain_specificity(ev: Evidence, p: Params) -> float:
     """Expert-domain vocabulary: law, medicine, finance, physics."""
-    return _saturate(ev.scan.count("domain"), params)
+    return min(1.0, ev.counts.get("domain", 0) / p.saturation)
 
 
-def negation_complexity(ev: Evidence, params: Params) -> float:
+def negation_complexity(ev: Evidence, p: Params) -> float:
     """Negations and exceptions, which make instructions harder to follow."""
-    return _saturate(ev.scan.count("negation"), params)
+    return min(1.0, ev.counts.get("negation", 0) / p.saturation)
 
 
-def agentic_task(ev: Evidence, params: Params) -> float:
+def agentic_task(ev: Evidence, p: Params) -> float:
     """Multi-step actions in the world: run the tests, open a PR, browse."""
-    return _saturate(ev.scan.count("agentic"), params)
+    return min(1.0, ev.counts.get("agentic", 0) / p.saturation)
 
 
 Extractor = Callable[[Evidence, Params], float]
@@ -228,12 +253,12 @@ class FeatureExtractor:
     ) -> None:
         self._index = index
         self._detector = detector
-        self._params: dict[str, Params] = dict(config["features"])
-        missing = set(FEATURE_NAMES) - set(self._params)
+        specs = config["features"]
+        missing = set(FEATURE_NAMES) - set(specs)
         if missing:
-            from router.errors import ConfigError
-
             raise ConfigError(f"scoring config has no parameters for features {sorted(missing)}")
+        self.params = {name: Params.from_config(name, specs[name]) for name in FEATURE_NAMES}
+        self._extractors = tuple((name, fn, self.params[name]) for name, fn in EXTRACTORS.items())
         scan = config["scan"]
         self._sample_chars = int(scan["sample_chars"])
         self._context_weight = float(scan["context_weight"])
@@ -241,7 +266,7 @@ class FeatureExtractor:
         per_char = config["tokens_per_char"]
         self._tpc_default = float(per_char["default"])
         self._tpc_runs = float(per_char["substring_scripts"])
-        self._task_saturation = {"saturation": config["tasks"]["keyword_saturation"]}
+        self._task_inv_saturation = 1.0 / float(config["tasks"]["keyword_saturation"])
 
     def evidence(self, text: str) -> tuple[Evidence, str]:
         """Scan one turn; also return its sampled, cleaned text."""
@@ -251,9 +276,10 @@ class FeatureExtractor:
         tokens = self._estimate_tokens(text, sampled)
         ev = Evidence(
             scan=scan,
+            counts={k: len(v) for k, v in scan.hits.items()},
             tokens=tokens,
-            code_syntax=len(_CODE_SYNTAX.findall(sampled)),
-            math_syntax=len(_MATH_SYNTAX.findall(lowered)),
+            code_syntax=_code_syntax(sampled),
+            math_syntax=_math_syntax(lowered),
             list_lines=len(_LIST_LINE.findall(sampled)) if "\n" in sampled else 0,
             questions=sampled.count("?") + sampled.count("？") + sampled.count("؟"),
         )
@@ -277,16 +303,15 @@ class FeatureExtractor:
         return Extraction(values=values, hits=hits, language=language, tokens=tokens, prompt=prompt)
 
     def _values(self, ev: Evidence) -> dict[str, float]:
-        params = self._params
-        values = {name: fn(ev, params[name]) for name, fn in EXTRACTORS.items()}
-        sat = self._task_saturation
-        scan = ev.scan
-        values["math"] = _saturate(scan.count("math"), sat)
-        values["math_syntax"] = _saturate(min(ev.math_syntax, 4), sat)
-        values["proof"] = _saturate(scan.count("proof"), sat)
-        values["translation"] = _saturate(scan.count("translation"), sat)
-        values["summarization"] = _saturate(scan.count("summarization"), sat)
-        values["extraction"] = _saturate(scan.count("extraction"), sat)
+        values = {name: fn(ev, p) for name, fn, p in self._extractors}
+        inv = self._task_inv_saturation
+        counts = ev.counts
+        for name in TASK_KEYWORD_SIGNALS:
+            values[name] = min(1.0, counts.get(name, 0) * inv)
+        values["math_syntax"] = min(1.0, min(ev.math_syntax, 4) * inv)
+        # The task scorer saturates sooner than the tier feature: two words
+        # about code already say "coding", however hard the task is.
+        values["code"] = min(1.0, (counts.get("code", 0) + 2 * min(ev.code_syntax, 3)) * inv)
         return values
 
     def _estimate_tokens(self, text: str, sampled: str) -> int:

@@ -108,7 +108,9 @@ def _read_messages(messages: Sequence[Any], *, has_tools: bool, wants_structured
         elif text.strip() or images or audio:
             user_texts.append(text)
     if not user_texts:
-        raise RouterInputError("messages contain no user turn with text, image or audio to classify")
+        raise RouterInputError(
+            "messages contain no user turn with text, image or audio to classify"
+        )
     system = "\n".join(system_parts)
     return Prompt(
         text=user_texts[-1],

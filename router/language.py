@@ -13,24 +13,30 @@ from collections.abc import Iterable, Mapping
 
 __all__ = ["LanguageDetector"]
 
-_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# One alternation of script runs: a single pass over the head of the text,
+# with group i capturing runs of script i.
+_SCRIPTS = ("ja", "zh", "ko", "ru", "ar", "el", "he", "th", "hi", "latin")
+_SCRIPT_RUNS = re.compile(
+    r"([\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]+)"
+    r"|([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
+    r"|([\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]+)"
+    r"|([\u0400-\u04ff]+)"
+    r"|([\u0600-\u06ff\u0750-\u077f]+)"
+    r"|([\u0370-\u03ff]+)"
+    r"|([\u0590-\u05ff]+)"
+    r"|([\u0e00-\u0e7f]+)"
+    r"|([\u0900-\u097f]+)"
+    r"|([A-Za-z\u00c0-\u024f]+)"
+)
 _UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
-_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
 _PERSIAN = re.compile(r"[پچژگ]")
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_GREEK = re.compile(r"[\u0370-\u03ff]")
-_HEBREW = re.compile(r"[\u0590-\u05ff]")
-_THAI = re.compile(r"[\u0e00-\u0e7f]")
-_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+_CJK_SCRIPTS = frozenset({"ja", "zh", "ko"})
 
 # A CJK character carries about as much as a short Latin word, so one counts
 # as several Latin letters when deciding which script dominates.
 _CJK_WEIGHT = 3
 # How much of a text is enough to tell its language.
-_SAMPLE = 2000
+_SAMPLE = 300
 
 
 class LanguageDetector:
@@ -47,29 +53,27 @@ class LanguageDetector:
             for word in words:
                 key = word.lower()
                 self._votes[key] = (*self._votes.get(key, ()), lang)
+        self._vote_words = frozenset(self._votes)
         self._default = default
 
     def detect(self, text: str, words: Iterable[str] = ()) -> str:
         """Return the language code of ``text``.
 
-        ``words`` are the text's lower-cased words when the caller already has
-        them (the keyword scan does); they are recomputed otherwise.
+        ``words`` are the text's distinct lower-cased words when the caller
+        already has them (the keyword scan does); they are recomputed otherwise.
+        Each function word votes once, however often it occurs.
         """
         head = text[:_SAMPLE]
         if head.isascii():
             return self._latin(words, head)
-        latin = len(_LATIN.findall(head))
-        counts = {
-            "ja": len(_KANA.findall(head)) * _CJK_WEIGHT,
-            "zh": len(_HAN.findall(head)) * _CJK_WEIGHT,
-            "ko": len(_HANGUL.findall(head)) * _CJK_WEIGHT,
-            "ru": len(_CYRILLIC.findall(head)),
-            "ar": len(_ARABIC.findall(head)),
-            "el": len(_GREEK.findall(head)),
-            "he": len(_HEBREW.findall(head)),
-            "th": len(_THAI.findall(head)),
-            "hi": len(_DEVANAGARI.findall(head)),
-        }
+        counts = dict.fromkeys(_SCRIPTS, 0)
+        for groups in _SCRIPT_RUNS.findall(head):
+            for script, run in zip(_SCRIPTS, groups, strict=True):
+                if run:
+                    weight = _CJK_WEIGHT if script in _CJK_SCRIPTS else 1
+                    counts[script] += len(run) * weight
+                    break
+        latin = counts.pop("latin")
         # Japanese writes kanji alongside kana: any real share of kana makes
         # the whole CJK block Japanese.
         if counts["ja"] and counts["ja"] * 10 >= counts["zh"]:
@@ -86,9 +90,9 @@ class LanguageDetector:
 
     def _latin(self, words: Iterable[str], head: str) -> str:
         tally: dict[str, int] = {}
-        seen = words or re.findall(r"[^\W\d_]+", head.lower())
-        for word in seen:
-            for lang in self._votes.get(word, ()):
+        seen = frozenset(words) if words else frozenset(re.findall(r"[^\W\d_]+", head.lower()))
+        for word in seen & self._vote_words:
+            for lang in self._votes[word]:
                 tally[lang] = tally.get(lang, 0) + 1
         if not tally:
             return self._default

@@ -20,7 +20,7 @@ def load_yaml(path: Path) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
+            return yaml.load(handle, Loader=loader)
     except FileNotFoundError:
         raise ConfigError(f"data file not found: {path}") from None
     except yaml.YAMLError as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 from router.errors import ConfigError
 from router.features import FEATURE_NAMES, SIGNAL_NAMES, Extraction
-from router.types import TASKS, TIERS, FeatureContribution, Task, Tier, tier_band
+from router.types import TASKS, TIERS, Contributions, Task, Tier, tier_band
 
 __all__ = ["RuleScorer", "TierResult", "band_probabilities", "softmax"]
 
@@ -26,7 +26,7 @@ class TierResult:
     score: float
     confidence: float
     probabilities: dict[str, float]
-    contributions: dict[str, FeatureContribution]
+    contributions: Contributions
     reasons: tuple[str, ...]
 
 
@@ -37,17 +37,18 @@ def softmax(logits: Mapping[str, float], temperature: float = 1.0) -> dict[str, 
     return {k: v / total for k, v in exps.items()}
 
 
+_BAND_CENTRES = tuple((lo + hi) / 2 for lo, hi in map(tier_band, TIERS))
+
+
 def band_probabilities(score: float, sharpness: float = 12.0) -> dict[str, float]:
     """Tier probabilities peaked at the band ``score`` falls in.
 
-    Nearest band centre wins, so the argmax always agrees with the tier that
-    ``score`` encodes.
+    The nearest band centre wins, so the argmax always agrees with the tier
+    that ``score`` encodes.
     """
-    logits = {}
-    for tier in TIERS:
-        lo, hi = tier_band(tier)
-        logits[tier.value] = -sharpness * abs(score - (lo + hi) / 2)
-    return softmax(logits)
+    exps = [math.exp(-sharpness * abs(score - centre)) for centre in _BAND_CENTRES]
+    total = sum(exps)
+    return {tier.value: e / total for tier, e in zip(TIERS, exps, strict=True)}
 
 
 class RuleScorer:
@@ -56,6 +57,7 @@ class RuleScorer:
     def __init__(self, config: Mapping[str, Any]) -> None:
         features = config["features"]
         self._weights = {name: float(features[name]["weight"]) for name in FEATURE_NAMES}
+        self._names = tuple(self._weights)
         bounds = [float(b) for b in config["tier_boundaries"]]
         if len(bounds) != len(TIERS) - 1 or bounds != sorted(bounds):
             raise ConfigError(
@@ -74,7 +76,7 @@ class RuleScorer:
         self._agentic_tier = Tier(over["agentic_min_tier"])
         tasks = config["tasks"]
         self._task_temperature = float(tasks["temperature"])
-        self._task_logits: dict[str, dict[str, float]] = {}
+        self._task_terms: list[tuple[str, float, tuple[tuple[str, float], ...]]] = []
         for task in TASKS:
             spec = tasks["logits"].get(task.value)
             if spec is None:
@@ -85,25 +87,25 @@ class RuleScorer:
                     f"scoring config: tasks.logits.{task.value} names unknown signals "
                     f"{sorted(unknown)}; known: {', '.join(SIGNAL_NAMES)}"
                 )
-            self._task_logits[task.value] = {k: float(v) for k, v in spec.items()}
+            terms = tuple((k, float(v)) for k, v in spec.items() if k != "bias")
+            self._task_terms.append((task.value, float(spec.get("bias", 0.0)), terms))
 
     def tier(self, ex: Extraction) -> TierResult:
         values = ex.values
-        contributions = {
-            name: FeatureContribution(values[name], w, values[name] * w)
-            for name, w in self._weights.items()
-        }
-        raw = sum(c.contribution for c in contributions.values())
-        rank = sum(raw >= b for b in self._bounds)
+        weights = self._weights
+        contributions = [values[name] * w for name, w in weights.items()]
+        raw = sum(contributions)
+        rank = sum([raw >= b for b in self._bounds])
         reasons: list[str] = []
         floor = 0
-        reasoning_hits = len(ex.hits.get("reasoning", ()))
-        proof_hits = ex.hits.get("proof", ())
+        hits = ex.hits
+        proof_hits = hits.get("proof", ())
+        reasoning_hits = len(hits.get("reasoning", ())) + len(proof_hits)
         if len(proof_hits) >= self._min_proof:
-            floor = max(floor, Tier.REASONING.rank)
+            floor = Tier.REASONING.rank
             reasons.append(f"asks for a proof ({', '.join(proof_hits[:3])}) -> REASONING")
-        elif reasoning_hits + len(proof_hits) >= self._min_reasoning:
-            floor = max(floor, Tier.REASONING.rank)
+        elif reasoning_hits >= self._min_reasoning:
+            floor = Tier.REASONING.rank
             reasons.append(f"{reasoning_hits} reasoning markers -> REASONING")
         if ex.tokens > self._long_tokens:
             floor = max(floor, Tier.COMPLEX.rank)
@@ -114,32 +116,34 @@ class RuleScorer:
         if ex.prompt.has_tools or values["agentic_task"] >= self._agentic_value:
             floor = max(floor, self._agentic_tier.rank)
             reasons.append(f"agentic request -> at least {self._agentic_tier.value}")
-        tier = Tier.from_rank(max(rank, floor))
+        tier = TIERS[max(rank, floor)]
         lo, hi = tier_band(tier)
         # Clamped into the chosen tier's band so that score stays monotone with
         # tier even when an override lifted the tier.
         score = min(hi - 1e-9, max(lo, self._to_unit(raw)))
-        top = sorted(contributions.items(), key=lambda kv: -abs(kv[1].contribution))
-        for name, c in top[:3]:
-            if abs(c.contribution) >= 0.05:
-                reasons.append(f"{name}={c.value:.2f} adds {c.contribution:+.2f}")
+        ranked = sorted(zip(map(abs, contributions), self._names, strict=True), reverse=True)
+        for size, name in ranked[:2]:
+            if size >= 0.05:
+                added = values[name] * weights[name]
+                reasons.append(f"{name}={values[name]:.2f} adds {added:+.2f}")
         return TierResult(
             tier=tier,
             score=score,
             confidence=self._confidence(raw, tier, floor > rank),
             probabilities=band_probabilities(score),
-            contributions=contributions,
+            contributions=Contributions(values, weights),
             reasons=tuple(reasons),
         )
 
     def task(self, values: Mapping[str, float]) -> tuple[Task, dict[str, float]]:
-        logits = {
-            task: spec.get("bias", 0.0)
-            + sum(w * values[name] for name, w in spec.items() if name != "bias")
-            for task, spec in self._task_logits.items()
-        }
+        logits = {}
+        for task, bias, terms in self._task_terms:
+            logit = bias
+            for name, w in terms:
+                logit += w * values[name]
+            logits[task] = logit
         scores = softmax(logits, self._task_temperature)
-        best = max(scores.items(), key=lambda kv: kv[1])[0]
+        best = max(scores, key=scores.__getitem__)
         return Task(best), scores
 
     def _to_unit(self, raw: float) -> float:

@@ -2,18 +2,30 @@
 
 Matching is word-exact in space-delimited scripts ("definitely" does not contain
 the keyword "def", "approve" does not contain "prove") and substring-based in
-scripts written without spaces (Chinese, Japanese) or with attached particles
-and clitics (Korean, Arabic). Latin runs are split from CJK runs first, so
-"用Python写" yields the word "python" and the CJK run "用", "写".
+scripts written without spaces (Chinese, Japanese) or with particles glued to
+words (Korean). Latin runs are split from CJK runs first, so "用Python写" yields
+the word "python" and the runs "用", "写". Arabic keywords also match behind the
+article and the common one-letter proclitics ("البرمجة" matches "برمجة").
+
+Everything here is on the decision's hot path: lookups are set intersections
+and substring tests, never a regex alternation over hundreds of keywords.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import string
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["KeywordIndex", "Scan", "sample", "strip_boilerplate", "substring_script_chars"]
+__all__ = [
+    "KeywordIndex",
+    "Scan",
+    "sample",
+    "strip_boilerplate",
+    "substring_script_chars",
+    "tokenize",
+]
 
 # Scripts matched by substring rather than by whole word.
 _SUBSTRING_SCRIPTS = (
@@ -21,12 +33,17 @@ _SUBSTRING_SCRIPTS = (
     "\u31f0-\u31ff"
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # han
     "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"  # hangul
-    "\u0600-\u06ff\u0750-\u077f"  # arabic
     "\uff66-\uff9f"  # half-width katakana
 )
 _WORD_RE = re.compile(rf"[^\W_{_SUBSTRING_SCRIPTS}][^\W{_SUBSTRING_SCRIPTS}]*(?:\+\+|#)?")
 _RUN_RE = re.compile(rf"[{_SUBSTRING_SCRIPTS}]+")
 _HAS_SUBSTRING_SCRIPT = re.compile(rf"[{_SUBSTRING_SCRIPTS}]")
+_ARABIC_WORD = re.compile(r"^[\u0600-\u06ff]+$")
+# Article and proclitics that Arabic writes attached to the word.
+_ARABIC_PREFIXES = ("ال", "وال", "بال", "لل", "فال", "كال", "و", "ب", "ل", "ف")
+# ASCII punctuation becomes a word break, except the characters that are part
+# of names users type: c++, c#, snake_case.
+_ASCII_BREAKS = str.maketrans({c: " " for c in string.punctuation if c not in "+#_"})
 
 
 def sample(text: str, limit: int) -> str:
@@ -46,6 +63,8 @@ def strip_boilerplate(text: str, tags: Iterable[str]) -> str:
 
     An unterminated block runs to the end of the text, as harnesses truncate.
     """
+    if "<" not in text:
+        return text
     for tag in tags:
         opening = f"<{tag}>"
         if opening not in text:
@@ -67,6 +86,14 @@ def strip_boilerplate(text: str, tags: Iterable[str]) -> str:
     return text
 
 
+def tokenize(lowered: str) -> list[str]:
+    """Words of already lower-cased text, outside the substring scripts."""
+    if lowered.isascii():
+        # Ten times faster than the Unicode regex, and most prompts are ASCII.
+        return lowered.translate(_ASCII_BREAKS).split()
+    return _WORD_RE.findall(lowered)
+
+
 def substring_script_chars(text: str) -> int:
     """How many characters of ``text`` are in scripts written without spaces."""
     if text.isascii():
@@ -79,73 +106,97 @@ class Scan:
     """Which keywords of each category a text contains (each counted once)."""
 
     hits: Mapping[str, tuple[str, ...]]
-    words: tuple[str, ...]
+    words: frozenset[str]
 
     def count(self, category: str) -> int:
         return len(self.hits.get(category, ()))
 
 
 class KeywordIndex:
-    """All keyword tables merged into lookups that cost one pass over the text.
+    """All keyword tables merged into lookups that cost about one pass over the text.
 
     Args:
         tables: category -> keywords. A keyword may be a word, a phrase of
-            several words ("step by step", hyphens and spaces alike), or text in a
+            several words ("step by step"; hyphens and spaces alike), or text in a
             substring script ("证明", "증명").
     """
 
     def __init__(self, tables: Mapping[str, Iterable[str]]) -> None:
-        words: dict[str, list[str]] = {}
-        phrases: dict[str, list[str]] = {}
-        substrings: dict[str, list[str]] = {}
+        words: dict[str, set[str]] = {}
+        phrases: dict[str, set[str]] = {}
+        substrings: dict[str, set[str]] = {}
         for category, keywords in tables.items():
             for raw in keywords:
                 keyword = raw.strip().lower()
                 if not keyword:
                     continue
                 if _HAS_SUBSTRING_SCRIPT.search(keyword):
-                    substrings.setdefault(keyword, []).append(category)
+                    substrings.setdefault(keyword, set()).add(category)
                     continue
-                tokens = _WORD_RE.findall(keyword)
-                if len(tokens) == 1 and tokens[0] == keyword:
-                    words.setdefault(keyword, []).append(category)
+                tokens = tokenize(keyword)
+                if len(tokens) == 1:
+                    for form in _word_forms(tokens[0]):
+                        words.setdefault(form, set()).add(category)
                 elif tokens:
-                    phrases.setdefault(" ".join(tokens), []).append(category)
-        self._words = {k: tuple(v) for k, v in words.items()}
+                    phrases.setdefault(" ".join(tokens), set()).add(category)
+        self._words = {k: tuple(sorted(v)) for k, v in words.items()}
         self._word_set = frozenset(self._words)
-        self._phrases = {k: tuple(v) for k, v in phrases.items()}
-        # A phrase can only be present when its first word is; checking that
-        # first keeps the phrase regex off most prompts.
-        self._phrase_heads = frozenset(p.split(" ", 1)[0] for p in self._phrases)
-        self._phrase_re = _alternation(self._phrases, r"(?<![^ ])", r"(?![^ ])")
-        self._substrings = {k: tuple(v) for k, v in substrings.items()}
-        self._substring_re = _alternation(self._substrings, "", "")
+        # A phrase is looked for only when its longest (rarest-looking) word is
+        # present, so most phrases cost nothing on most prompts.
+        self._phrases = _group_by(
+            ((p, tuple(sorted(c))) for p, c in phrases.items()),
+            key=lambda p: max(p.split(" "), key=len),
+        )
+        self._phrase_keys = frozenset(self._phrases)
+        # Likewise a substring keyword is tried only when its least shared
+        # character occurs in the text.
+        char_use: dict[str, int] = {}
+        for keyword in substrings:
+            for ch in set(keyword):
+                char_use[ch] = char_use.get(ch, 0) + 1
+        self._substrings = _group_by(
+            ((k, tuple(sorted(c))) for k, c in substrings.items()),
+            key=lambda k: min(k, key=lambda ch: (char_use[ch], ch)),
+        )
+        self._substring_keys = frozenset(self._substrings)
 
     def scan(self, lowered: str) -> Scan:
         """Find every keyword in ``lowered`` (text already lower-cased and sampled)."""
-        words = _WORD_RE.findall(lowered)
-        distinct = set(words)
+        words = tokenize(lowered)
+        distinct = frozenset(words)
         found: dict[str, list[str]] = {}
         for word in distinct & self._word_set:
             for category in self._words[word]:
                 found.setdefault(category, []).append(word)
-        if self._phrase_re is not None and not distinct.isdisjoint(self._phrase_heads):
-            for phrase in set(self._phrase_re.findall(" ".join(words))):
-                for category in self._phrases[phrase]:
-                    found.setdefault(category, []).append(phrase)
-        if self._substring_re is not None:
-            runs = _RUN_RE.findall(lowered)
+        keys = distinct & self._phrase_keys
+        if keys:
+            padded = f" {' '.join(words)} "
+            for key in keys:
+                for phrase, categories in self._phrases[key]:
+                    if f" {phrase} " in padded:
+                        for category in categories:
+                            found.setdefault(category, []).append(phrase)
+        if not lowered.isascii():
+            runs = "\n".join(_RUN_RE.findall(lowered))
             if runs:
-                for keyword in set(self._substring_re.findall("\n".join(runs))):
-                    for category in self._substrings[keyword]:
-                        found.setdefault(category, []).append(keyword)
-        return Scan(hits={k: tuple(v) for k, v in found.items()}, words=tuple(words))
+                for ch in self._substring_keys.intersection(runs):
+                    for keyword, categories in self._substrings[ch]:
+                        if keyword in runs:
+                            for category in categories:
+                                found.setdefault(category, []).append(keyword)
+        return Scan(hits={k: tuple(v) for k, v in found.items()}, words=distinct)
 
 
-def _alternation(keys: Iterable[str], before: str, after: str) -> re.Pattern[str] | None:
-    # Longest first, so "step by step" wins over "step" and "証明せよ" over "証明".
-    ordered = sorted(keys, key=len, reverse=True)
-    if not ordered:
-        return None
-    body = "|".join(re.escape(k) for k in ordered)
-    return re.compile(f"{before}(?:{body}){after}")
+def _word_forms(word: str) -> tuple[str, ...]:
+    if _ARABIC_WORD.match(word):
+        return (word, *(prefix + word for prefix in _ARABIC_PREFIXES))
+    return (word,)
+
+
+def _group_by(
+    items: Iterable[tuple[str, tuple[str, ...]]], key: Callable[[str], str]
+) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    grouped: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for item in items:
+        grouped.setdefault(key(item[0]), []).append(item)
+    return {k: tuple(v) for k, v in grouped.items()}

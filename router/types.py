@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TASKS", "TIERS", "Decision", "FeatureContribution", "Task", "Tier", "tier_band"]
+__all__ = [
+    "TASKS",
+    "TIERS",
+    "Contributions",
+    "Decision",
+    "FeatureContribution",
+    "Task",
+    "Tier",
+    "tier_band",
+]
 
 
 class Task(str, enum.Enum):
@@ -70,6 +80,34 @@ class FeatureContribution:
     contribution: float
 
 
+class Contributions(Mapping[str, FeatureContribution]):
+    """Feature name -> :class:`FeatureContribution`, built on access.
+
+    Most decisions are never explained, so the per-feature records are not
+    made until someone looks.
+    """
+
+    __slots__ = ("_values", "_weights")
+
+    def __init__(self, values: Mapping[str, float], weights: Mapping[str, float]) -> None:
+        self._values = values
+        self._weights = weights
+
+    def __getitem__(self, name: str) -> FeatureContribution:
+        weight = self._weights[name]
+        value = self._values[name]
+        return FeatureContribution(value, weight, value * weight)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._weights)
+
+    def __len__(self) -> int:
+        return len(self._weights)
+
+    def __repr__(self) -> str:
+        return f"Contributions({dict(self)!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What the router decided about one request, and why.
@@ -88,7 +126,7 @@ class Decision:
     confidence: float
     language: str
     source: str
-    features: dict[str, FeatureContribution] = field(default_factory=dict)
+    features: Mapping[str, FeatureContribution] = field(default_factory=dict)
     reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     estimated_tokens: int = 0

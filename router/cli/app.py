@@ -1,0 +1,38 @@
+"""The root typer application; commands register themselves from their own modules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from router.cli import classify as _classify
+
+app = typer.Typer(
+    name="tierrouter",
+    help="Route each prompt to the cheapest model that will answer it well.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from router._version import __version__
+
+        typer.echo(f"tierrouter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Route each prompt to the cheapest model that will answer it well."""
+
+
+_classify.register(app)

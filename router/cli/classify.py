@@ -1,0 +1,133 @@
+"""``tierrouter classify``: the decision for a prompt, as JSON or as an explained table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from router.errors import RouterError
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("classify")(classify)
+
+
+def classify(
+    prompt: Annotated[
+        str | None,
+        typer.Argument(help="The prompt to classify; '-' reads it from standard input."),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print each feature's value and contribution.")
+    ] = False,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            help="A JSONL file of prompts ({'prompt': ...} or {'messages': [...]}) to classify.",
+            dir_okay=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Where --batch writes its JSONL (default: stdout)."),
+    ] = None,
+) -> None:
+    """Print the routing decision (task, tier, language, score, reasons) for a prompt."""
+    from router.router import Router
+
+    if batch is not None:
+        if prompt is not None:
+            raise typer.BadParameter("give either a PROMPT or --batch, not both")
+        router = Router()
+        failures = _classify_batch(router, batch, out)
+        raise typer.Exit(code=1 if failures else 0)
+    if prompt is None:
+        raise typer.BadParameter("a PROMPT (or '-' for standard input, or --batch FILE) is needed")
+    text = sys.stdin.read() if prompt == "-" else prompt
+    try:
+        decision = Router().classify(text)
+    except RouterError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    if explain:
+        _print_explanation(decision)
+    else:
+        typer.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+
+
+def _classify_batch(router: Any, path: Path, out: Path | None) -> int:
+    """Classify every line; a bad line becomes an error record, never a lost line."""
+    from rich.progress import Progress
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc}", param_hint="--batch") from None
+    sink: TextIO = out.open("w", encoding="utf-8") if out else sys.stdout
+    failures = 0
+    try:
+        with Progress(transient=True, disable=out is None) as progress:
+            job = progress.add_task("classifying", total=len(lines))
+            for number, line in enumerate(lines, start=1):
+                progress.advance(job)
+                if not line.strip():
+                    continue
+                record = _classify_line(router, line, f"{path}:{number}")
+                failures += "error" in record
+                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if out is not None:
+            sink.close()
+    if failures:
+        typer.echo(f"{failures} of {len(lines)} lines could not be classified", err=True)
+    return failures
+
+
+def _classify_line(router: Any, line: str, where: str) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"line": where, "error": f"invalid JSON: {exc.msg} at column {exc.colno}"}
+    if isinstance(item, str):
+        item = {"prompt": item}
+    if not isinstance(item, dict):
+        return {"line": where, "error": "expected an object with 'prompt' or 'messages'"}
+    value = item.get("messages", item.get("prompt"))
+    try:
+        decision = router.classify(
+            value, tools=item.get("tools"), response_format=item.get("response_format")
+        )
+    except RouterError as exc:
+        return {"line": where, "id": item.get("id"), "error": str(exc)}
+    return {"line": where, "id": item.get("id"), "decision": decision.to_dict()}
+
+
+def _print_explanation(decision: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[bold]{decision.tier.value}[/bold] {decision.task.value} "
+        f"(language {decision.language}, score {decision.score:.3f}, "
+        f"confidence {decision.confidence:.2f}, source {decision.source})"
+    )
+    table = Table("feature", "value", "weight", "contribution")
+    for name, f in sorted(decision.features.items(), key=lambda kv: -abs(kv[1].contribution)):
+        table.add_row(name, f"{f.value:.3f}", f"{f.weight:+.2f}", f"{f.contribution:+.3f}")
+    console.print(table)
+    tasks = Table("task", "probability")
+    for task, p in sorted(decision.task_scores.items(), key=lambda kv: -kv[1]):
+        tasks.add_row(task, f"{p:.3f}")
+    console.print(tasks)
+    for reason in decision.reasons:
+        console.print(f"- {reason}")
+    for warning in decision.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")

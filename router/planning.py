@@ -1,0 +1,285 @@
+"""Turn a classified request into a ranked chain of models to call.
+
+Steps: parse the model string, pick the profile, drop models the user cannot
+or will not call (no key, excluded, context too small, missing tools/vision/
+JSON support), apply custom rules, rank with the strategy, price the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from router.catalog import Catalog, ModelSpec
+from router.errors import ConfigError, NoCandidateError
+from router.model_strings import ModelRequest, RequestKind, parse_model_string
+from router.strategies import Profile, Strategy, load_profiles, rank
+from router.types import Decision, Task, Tier
+
+__all__ = ["Needs", "RoutePlan", "RoutingPolicy", "Rule", "estimate_tokens", "plan_route"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Send requests matching every given condition to ``model`` first."""
+
+    model: str
+    task: Task | None = None
+    language: str | None = None
+    tier: Tier | None = None
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], where: str = "rules") -> Rule:
+        unknown = set(raw) - {"model", "task", "language", "tier"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown rule field {sorted(unknown)[0]!r}")
+        model = raw.get("model")
+        if not isinstance(model, str) or not model:
+            raise ConfigError(f"{where}.model: a rule needs the model to route to")
+        try:
+            task = Task(raw["task"]) if raw.get("task") is not None else None
+        except ValueError:
+            choices = ", ".join(t.value for t in Task)
+            raise ConfigError(f"{where}.task: {raw['task']!r} is not one of {choices}") from None
+        try:
+            tier = Tier(str(raw["tier"]).upper()) if raw.get("tier") is not None else None
+        except ValueError:
+            raise ConfigError(f"{where}.tier: {raw['tier']!r} is not a tier") from None
+        language = raw.get("language")
+        if task is None and tier is None and language is None:
+            raise ConfigError(f"{where}: a rule needs a task, language or tier condition")
+        return cls(model=model, task=task, language=str(language) if language else None, tier=tier)
+
+    def matches(self, decision: Decision) -> bool:
+        return (
+            (self.task is None or decision.task == self.task)
+            and (self.language is None or decision.language == self.language)
+            and (self.tier is None or decision.tier == self.tier)
+        )
+
+    def describe(self) -> str:
+        conds = [
+            f"{k}={v}"
+            for k, v in (("task", self.task), ("language", self.language), ("tier", self.tier))
+            if v is not None
+        ]
+        return f"{' '.join(conds)} -> {self.model}"
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What the request demands of a model."""
+
+    input_tokens: int
+    output_tokens: int
+    tools: bool = False
+    vision: bool = False
+    json: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPolicy:
+    """The router-wide routing settings (from the constructor or config)."""
+
+    profile: str = "auto"
+    strategy: Strategy | None = None
+    rules: tuple[Rule, ...] = ()
+    exclude_models: tuple[str, ...] = ()
+    baseline_model: str | None = None
+    context_margin: float = 0.10
+    max_candidates: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """A decision plus the models to try, best first."""
+
+    decision: Decision
+    chain: tuple[ModelSpec, ...]
+    request: ModelRequest
+    profile: str
+    strategy: Strategy | None
+    needs: Needs
+
+    @property
+    def model(self) -> str:
+        return self.chain[0].id
+
+
+def estimate_tokens(messages: Any, tools: Any = None) -> int:
+    """A cheap upper-ish token estimate of the whole request, for pricing and context fit."""
+    text = (
+        messages
+        if isinstance(messages, str)
+        else json.dumps(messages, ensure_ascii=False, default=str)
+    )
+    if tools:
+        text += json.dumps(tools, ensure_ascii=False, default=str)
+    # ASCII runs ~4 chars/token; CJK and other wide scripts nearer 1 char/token.
+    wide = sum(1 for ch in text if ord(ch) > 0x2E7F)
+    return (len(text) - wide) // 4 + wide + 1
+
+
+def plan_route(
+    decision: Decision,
+    *,
+    catalog: Catalog,
+    policy: RoutingPolicy,
+    is_available: Callable[[ModelSpec], bool],
+    model: str | None,
+    needs: Needs,
+) -> RoutePlan:
+    """Choose the chain for one request. Raises NoCandidateError naming why nothing fits."""
+    request = parse_model_string(model)
+    profiles = load_profiles()
+    if request.kind is RequestKind.PIN:
+        assert request.model is not None
+        pinned = _resolve(catalog, request.model)
+        return _finish(decision, catalog, policy, (pinned,), request, "pin", None, needs, None)
+
+    profile_name = request.profile or policy.profile
+    if request.profile is None and policy.profile == "auto" and needs.tools:
+        profile_name = "agentic"
+    if profile_name not in profiles:
+        raise ConfigError(f"profile {profile_name!r} is not one of {', '.join(sorted(profiles))}")
+    profile = profiles[profile_name]
+    strategy = request.strategy or policy.strategy or profile.strategy
+
+    pool = [m for m in catalog if is_available(m)]
+    if not pool:
+        raise NoCandidateError(_no_keys_message(catalog), type="no_candidate")
+    dropped: dict[str, str] = {}
+    candidates = [m for m in pool if _keep(m, catalog, policy, profile, needs, dropped)]
+    if request.kind is RequestKind.ANCHORED:
+        assert request.model is not None
+        anchor = _resolve(catalog, request.model)
+        ceiling = anchor.blended_price()
+        candidates = [m for m in candidates if m.blended_price() <= ceiling or m.id == anchor.id]
+    if not candidates:
+        why = "; ".join(f"{mid}: {reason}" for mid, reason in list(dropped.items())[:6])
+        raise NoCandidateError(
+            f"no model can serve this request (profile {profile_name}): {why or 'none available'}",
+            type="no_candidate",
+        )
+    task = profile.task or decision.task
+    ranked, any_capable = rank(candidates, task, decision.tier, strategy, profile.min_quality)
+    warnings = list(decision.warnings)
+    if not any_capable:
+        warnings.append(
+            f"no available model reaches quality {profile.min_quality} for "
+            f"{task}/{decision.tier}; using the strongest available"
+        )
+    rule = _matching_rule(decision, policy, catalog, candidates, ranked)
+    if rule is not None:
+        first = _resolve(catalog, rule.model)
+        ranked = [first, *[m for m in ranked if m.id != first.id]]
+    chain = tuple(ranked[: max(1, policy.max_candidates)])
+    decision = dataclasses.replace(decision, warnings=tuple(warnings))
+    return _finish(
+        decision, catalog, policy, chain, request, profile_name, strategy, needs,
+        rule.describe() if rule else None,
+    )  # fmt: skip
+
+
+def _resolve(catalog: Catalog, ref: str) -> ModelSpec:
+    found = catalog.find(ref)
+    if found is not None:
+        return found
+    provider, sep, name = ref.partition("/")
+    if sep and provider in catalog.providers:
+        return catalog.resolve_pin(provider, name)
+    return catalog.get(ref)  # raises, naming the ambiguity or the unknown model
+
+
+def _keep(
+    model: ModelSpec,
+    catalog: Catalog,
+    policy: RoutingPolicy,
+    profile: Profile,
+    needs: Needs,
+    dropped: dict[str, str],
+) -> bool:
+    reason = None
+    if any(catalog.matches(model, pattern) for pattern in policy.exclude_models):
+        reason = "excluded"
+    elif profile.only_free and not model.free:
+        reason = "not free"
+    elif (needs.tools or "tools" in profile.require) and "tools" not in model.capabilities:
+        reason = "no tool calling"
+    elif needs.vision and "vision" not in model.capabilities:
+        reason = "no image input"
+    elif needs.json and "json" not in model.capabilities:
+        reason = "no JSON mode"
+    elif model.context_window:
+        budget = int(model.context_window * (1.0 - policy.context_margin))
+        if needs.input_tokens + needs.output_tokens > budget:
+            reason = (
+                f"context {model.context_window} too small for ~{needs.input_tokens} "
+                f"+ {needs.output_tokens} tokens"
+            )
+    if reason:
+        dropped[model.id] = reason
+    return reason is None
+
+
+def _matching_rule(
+    decision: Decision,
+    policy: RoutingPolicy,
+    catalog: Catalog,
+    candidates: Sequence[ModelSpec],
+    ranked: Sequence[ModelSpec],
+) -> Rule | None:
+    allowed = {m.id for m in candidates}
+    for rule in policy.rules:
+        if not rule.matches(decision):
+            continue
+        target = catalog.find(rule.model)
+        # A rule's model still has to be callable and fit the request.
+        if target is not None and target.id in allowed:
+            return rule
+    return None
+
+
+def _finish(
+    decision: Decision,
+    catalog: Catalog,
+    policy: RoutingPolicy,
+    chain: tuple[ModelSpec, ...],
+    request: ModelRequest,
+    profile: str,
+    strategy: Strategy | None,
+    needs: Needs,
+    rule: str | None,
+) -> RoutePlan:
+    chosen = chain[0]
+    cost = chosen.cost(needs.input_tokens, needs.output_tokens)
+    baseline_cost = None
+    baseline_ref = policy.baseline_model or catalog.defaults.get("baseline_model")
+    if baseline_ref:
+        baseline = catalog.find(str(baseline_ref))
+        if baseline is not None:
+            baseline_cost = baseline.cost(needs.input_tokens, needs.output_tokens)
+    savings = None if cost is None or baseline_cost is None else baseline_cost - cost
+    routed = dataclasses.replace(
+        decision,
+        id=decision.id or f"rt-{uuid.uuid4().hex[:16]}",
+        model=chosen.id,
+        candidates=tuple(m.id for m in chain),
+        estimated_cost=cost,
+        baseline_cost=baseline_cost,
+        savings=savings,
+        rule=rule,
+    )
+    return RoutePlan(routed, chain, request, profile, strategy, needs)
+
+
+def _no_keys_message(catalog: Catalog) -> str:
+    envs = sorted({p.key_env for p in catalog.providers.values() if p.key_env and p.requires_key})
+    return (
+        "no provider has an API key: pass Router(keys={'openai': ...}) or set one of "
+        + ", ".join(envs)
+    )
