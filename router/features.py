@@ -234,6 +234,7 @@ class Extraction:
 
     values: dict[str, float]
     hits: dict[str, tuple[str, ...]]
+    words: frozenset[str]
     language: str
     tokens: int
     prompt: Prompt
@@ -300,7 +301,14 @@ class FeatureExtractor:
         if prompt.has_tools:
             values["agentic_task"] = max(values["agentic_task"], 1.0)
         language = self._detector.detect(sampled, ev.scan.words) if sampled.strip() else "und"
-        return Extraction(values=values, hits=hits, language=language, tokens=tokens, prompt=prompt)
+        return Extraction(
+            values=values,
+            hits=hits,
+            words=ev.scan.words,
+            language=language,
+            tokens=tokens,
+            prompt=prompt,
+        )
 
     def _values(self, ev: Evidence) -> dict[str, float]:
         values = {name: fn(ev, p) for name, fn, p in self._extractors}

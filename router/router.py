@@ -5,12 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from router.classifier import Classifier
 from router.features import FeatureExtractor
-from router.inputs import read_prompt
-from router.language import LanguageDetector
-from router.resources import language_config, load_keyword_tables, scoring_config
-from router.rules import RuleScorer
-from router.text import KeywordIndex
 from router.types import Decision
 
 __all__ = ["Router"]
@@ -26,6 +22,13 @@ class Router:
         decision.tier, decision.task, decision.reasons
 
     Args:
+        model: ``None`` (default) uses the bundled trained model, falling back to
+            the rules with a warning on each decision if it cannot be loaded; a
+            path to a ``.json`` artifact uses that model (and raises
+            ``ModelArtifactError`` if it cannot be loaded); ``False`` uses the
+            rules only.
+        confidence_threshold: model confidence under which the artifact's
+            low-confidence policy (rules or a blend) decides instead.
         keywords_dir: a folder of ``<lang>.yaml`` keyword tables replacing the bundled ones.
         scoring_path: a ``scoring.yaml`` replacing the bundled rule weights.
     """
@@ -33,23 +36,27 @@ class Router:
     def __init__(
         self,
         *,
+        model: Any = None,
+        confidence_threshold: float | None = None,
         keywords_dir: str | Path | None = None,
         scoring_path: str | Path | None = None,
     ) -> None:
-        config = scoring_config(Path(scoring_path)) if scoring_path else scoring_config()
-        tables = load_keyword_tables(Path(keywords_dir)) if keywords_dir else load_keyword_tables()
-        languages = language_config()
-        self._extractor = FeatureExtractor(
-            KeywordIndex(tables),
-            LanguageDetector(languages["stopwords"], default=languages.get("default", "en")),
-            config,
+        self._classifier = Classifier(
+            model=model,
+            confidence_threshold=confidence_threshold,
+            keywords_dir=keywords_dir,
+            scoring_path=scoring_path,
         )
-        self._rules = RuleScorer(config)
+
+    @property
+    def classifier(self) -> Classifier:
+        """The decision engine: features, model and rules."""
+        return self._classifier
 
     @property
     def extractor(self) -> FeatureExtractor:
         """The feature extractor, shared with training so both read prompts alike."""
-        return self._extractor
+        return self._classifier.extractor
 
     def classify(
         self,
@@ -63,26 +70,4 @@ class Router:
         Raises:
             RouterInputError: when ``messages`` cannot be read; the message names the problem.
         """
-        prompt = read_prompt(messages, tools=tools, response_format=response_format)
-        ex = self._extractor.extract(prompt)
-        tier = self._rules.tier(ex)
-        task, task_scores = self._rules.task(ex.values)
-        warnings: tuple[str, ...] = ()
-        if prompt.has_images or prompt.has_audio:
-            warnings = ("image or audio parts were noted but not scored",)
-        return Decision(
-            task=task,
-            task_scores=task_scores,
-            tier=tier.tier,
-            tier_probabilities=tier.probabilities,
-            score=tier.score,
-            confidence=tier.confidence,
-            language=ex.language,
-            source="rules",
-            features=tier.contributions,
-            reasons=tier.reasons,
-            warnings=warnings,
-            estimated_tokens=ex.tokens,
-            has_tools=prompt.has_tools,
-            has_images=prompt.has_images,
-        )
+        return self._classifier.classify(messages, tools=tools, response_format=response_format)

@@ -120,7 +120,9 @@ class RuleScorer:
         lo, hi = tier_band(tier)
         # Clamped into the chosen tier's band so that score stays monotone with
         # tier even when an override lifted the tier.
-        score = min(hi - 1e-9, max(lo, self._to_unit(raw)))
+        # The small inset keeps the nearest band centre, and so the most likely
+        # tier, unambiguous at the band's edges.
+        score = min(hi - 1e-6, max(lo + 1e-6, self._to_unit(raw)))
         ranked = sorted(zip(map(abs, contributions), self._names, strict=True), reverse=True)
         for size, name in ranked[:2]:
             if size >= 0.05:

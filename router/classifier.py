@@ -1,0 +1,191 @@
+"""The decision: features, then the trained model, with the rules as fallback.
+
+``source`` on the decision says who answered: ``"model"``; ``"rules"`` when no
+usable model is loaded or the model was unsure and the artifact's policy says
+rules do better there; ``"blend"`` when it says an average of both does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from router.errors import ModelArtifactError
+from router.features import Extraction, FeatureExtractor
+from router.inputs import read_prompt
+from router.language import LanguageDetector
+from router.resources import language_config, load_keyword_tables, scoring_config
+from router.rules import RuleScorer, TierResult
+from router.text import KeywordIndex
+from router.types import TIERS, Decision, Task, Tier, tier_band
+
+if TYPE_CHECKING:
+    from router.model import ModelArtifact
+
+__all__ = ["Classifier"]
+
+
+class Classifier:
+    """Reads prompts and decides task, tier and language.
+
+    Args:
+        model: ``None`` loads the bundled model (falling back to the rules, with
+            a warning on every decision, if it is missing or unusable); a path
+            loads that artifact and raises :class:`ModelArtifactError` if it
+            cannot; ``False`` uses the rules only.
+        confidence_threshold: below this model confidence the artifact's
+            low-confidence policy (rules or blend) applies; ``None`` keeps the
+            threshold chosen on validation data at training time.
+        keywords_dir, scoring_path: replace the bundled keyword tables or rule weights.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: Any = None,
+        confidence_threshold: float | None = None,
+        keywords_dir: str | Path | None = None,
+        scoring_path: str | Path | None = None,
+    ) -> None:
+        config = scoring_config(Path(scoring_path)) if scoring_path else scoring_config()
+        tables = load_keyword_tables(Path(keywords_dir)) if keywords_dir else load_keyword_tables()
+        languages = language_config()
+        self.extractor = FeatureExtractor(
+            KeywordIndex(tables),
+            LanguageDetector(languages["stopwords"], default=languages.get("default", "en")),
+            config,
+        )
+        self.rules = RuleScorer(config)
+        self._floors = config["overrides"]
+        self.model_warning: str | None = None
+        self.model: ModelArtifact | None = self._load_model(model)
+        if confidence_threshold is not None and not 0.0 <= confidence_threshold <= 1.0:
+            raise ValueError(
+                f"confidence_threshold must be within [0, 1], got {confidence_threshold!r}"
+            )
+        self.confidence_threshold = (
+            confidence_threshold
+            if confidence_threshold is not None
+            else (self.model.confidence_threshold if self.model else 0.0)
+        )
+
+    def _load_model(self, model: Any) -> ModelArtifact | None:
+        from router.model import ModelArtifact, bundled_artifact_path, load_artifact
+
+        if model is False:
+            return None
+        if isinstance(model, ModelArtifact):
+            return model
+        if model is None or model is True:
+            try:
+                return load_artifact(bundled_artifact_path())
+            except ModelArtifactError as exc:
+                self.model_warning = f"bundled model unavailable, using rules: {exc}"
+                return None
+        if isinstance(model, (str, Path)):
+            return load_artifact(model)
+        raise TypeError(
+            f"model must be None, False, a path or a ModelArtifact, got {type(model).__name__}"
+        )
+
+    def classify(self, messages: Any, *, tools: Any = None, response_format: Any = None) -> Decision:
+        prompt = read_prompt(messages, tools=tools, response_format=response_format)
+        ex = self.extractor.extract(prompt)
+        rules = self.rules.tier(ex)
+        warnings: list[str] = []
+        if prompt.has_images or prompt.has_audio:
+            warnings.append("image or audio parts were noted but not scored")
+        if self.model is None:
+            if self.model_warning:
+                warnings.append(self.model_warning)
+            return self._rules_decision(ex, rules, warnings)
+        return self._model_decision(ex, rules, self.model, warnings)
+
+    def _rules_decision(
+        self, ex: Extraction, rules: TierResult, warnings: list[str], reasons: tuple[str, ...] = ()
+    ) -> Decision:
+        task, task_scores = self.rules.task(ex.values)
+        return Decision(
+            task=task,
+            task_scores=task_scores,
+            tier=rules.tier,
+            tier_probabilities=rules.probabilities,
+            score=rules.score,
+            confidence=rules.confidence,
+            language=ex.language,
+            source="rules",
+            features=rules.contributions,
+            reasons=reasons + rules.reasons,
+            warnings=tuple(warnings),
+            estimated_tokens=ex.tokens,
+            has_tools=ex.prompt.has_tools,
+            has_images=ex.prompt.has_images,
+        )
+
+    def _model_decision(
+        self, ex: Extraction, rules: TierResult, model: ModelArtifact, warnings: list[str]
+    ) -> Decision:
+        prediction = model.predict(ex)
+        tier_p = prediction.tier
+        task_p = prediction.task
+        source = "model"
+        reasons: list[str] = []
+        if prediction.confidence < self.confidence_threshold:
+            note = (
+                f"model confidence {prediction.confidence:.2f} is below "
+                f"{self.confidence_threshold:.2f}"
+            )
+            if model.low_confidence_policy == "rules":
+                return self._rules_decision(ex, rules, warnings, (f"{note}: rules decide",))
+            _, rule_tasks = self.rules.task(ex.values)
+            tier_p = {k: (v + rules.probabilities[k]) / 2 for k, v in tier_p.items()}
+            task_p = {k: (v + rule_tasks[k]) / 2 for k, v in task_p.items()}
+            source = "blend"
+            reasons.append(f"{note}: model and rules averaged")
+        floor, why = self._floor(ex)
+        if floor:
+            # The floors are capability needs (context, structured output,
+            # tools), not opinions: condition the distribution on them.
+            kept = {t.value: tier_p[t.value] for t in TIERS if t.rank >= floor}
+            total = sum(kept.values()) or 1.0
+            tier_p = {t.value: kept.get(t.value, 0.0) / total for t in TIERS}
+            reasons.append(why)
+        tier = Tier(max(tier_p, key=tier_p.__getitem__))
+        task = Task(max(task_p, key=task_p.__getitem__))
+        expected = sum(tier_p[t.value] * t.rank for t in TIERS)
+        lo, hi = tier_band(tier)
+        score = min(hi - 1e-9, max(lo, (expected + 0.5) / len(TIERS)))
+        reasons.insert(
+            0,
+            f"{source}: P({tier.value})={tier_p[tier.value]:.2f}, "
+            f"P({task.value})={task_p[task.value]:.2f}",
+        )
+        return Decision(
+            task=task,
+            task_scores=task_p,
+            tier=tier,
+            tier_probabilities=tier_p,
+            score=score,
+            confidence=round(min(max(tier_p.values()), max(task_p.values())), 4),
+            language=ex.language,
+            source=source,
+            features=rules.contributions,
+            reasons=(*reasons, *rules.reasons),
+            warnings=tuple(warnings),
+            estimated_tokens=ex.tokens,
+            has_tools=ex.prompt.has_tools,
+            has_images=ex.prompt.has_images,
+            model_version=model.version,
+        )
+
+    def _floor(self, ex: Extraction) -> tuple[int, str]:
+        floors = self._floors
+        if ex.tokens > int(floors["long_context_tokens"]):
+            return Tier.COMPLEX.rank, f"about {ex.tokens} tokens of context -> at least COMPLEX"
+        if ex.prompt.wants_structured:
+            tier = Tier(floors["structured_output_min_tier"])
+            return tier.rank, f"structured output requested -> at least {tier.value}"
+        if ex.prompt.has_tools:
+            tier = Tier(floors["agentic_min_tier"])
+            return tier.rank, f"tools in the request -> at least {tier.value}"
+        return 0, ""

@@ -1,0 +1,308 @@
+"""The trained task/tier model, scored with numpy alone.
+
+An artifact is two files side by side: ``<name>.json`` (format version, feature
+layout, classes, library versions, training-data manifest, metrics) and
+``<name>.npz`` (coefficients and intercepts). Both load without pickle: the
+``.npz`` is read with ``allow_pickle=False``. Training (``training/``) writes
+them from a fitted scikit-learn model; this module never imports scikit-learn.
+
+The feature vector, in order:
+
+* ``signals``: the extractor values in :data:`router.features.SIGNAL_NAMES` order;
+* ``flags``: has_tools, has_images, wants_structured, multi_turn;
+* ``languages``: a one-hot of the detected language over the artifact's list;
+* ``length_buckets``: a one-hot of the estimated token count over bucket edges;
+* ``vocabulary``: presence (0/1) of each vocabulary word among the turn's words.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from router.errors import ModelArtifactError
+from router.features import SIGNAL_NAMES, Extraction
+from router.types import TASKS, TIERS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = [
+    "ARTIFACT_FORMAT",
+    "ARTIFACT_VERSION",
+    "FLAG_NAMES",
+    "FeatureLayout",
+    "ModelArtifact",
+    "Prediction",
+    "bundled_artifact_path",
+    "load_artifact",
+]
+
+ARTIFACT_FORMAT = "tierrouter-lr"
+ARTIFACT_VERSION = 1
+FLAG_NAMES: tuple[str, ...] = ("has_tools", "has_images", "wants_structured", "multi_turn")
+_BUNDLED_NAME = "tierrouter-model"
+
+
+def bundled_artifact_path() -> Path:
+    """Where the shipped model lives: inside the wheel, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "_models", here.parent / "models"):
+        candidate = folder / f"{_BUNDLED_NAME}.json"
+        if candidate.exists():
+            return candidate
+    return here / "_models" / f"{_BUNDLED_NAME}.json"
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureLayout:
+    """How an :class:`Extraction` becomes the model's input vector."""
+
+    signals: tuple[str, ...]
+    languages: tuple[str, ...]
+    length_edges: tuple[float, ...]
+    vocabulary: tuple[str, ...]
+
+    @property
+    def dense_size(self) -> int:
+        return len(self.signals) + len(FLAG_NAMES) + len(self.languages) + len(self.length_edges) + 1
+
+    @property
+    def size(self) -> int:
+        return self.dense_size + len(self.vocabulary)
+
+    def names(self) -> list[str]:
+        """Column names, in vector order."""
+        buckets = [f"tokens<{edge:g}" for edge in self.length_edges]
+        buckets.append(f"tokens>={self.length_edges[-1]:g}" if self.length_edges else "tokens")
+        return [
+            *(f"signal:{s}" for s in self.signals),
+            *(f"flag:{f}" for f in FLAG_NAMES),
+            *(f"lang:{lang}" for lang in self.languages),
+            *(f"len:{b}" for b in buckets),
+            *(f"word:{w}" for w in self.vocabulary),
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "signals": list(self.signals),
+            "flags": list(FLAG_NAMES),
+            "languages": list(self.languages),
+            "length_edges": list(self.length_edges),
+            "vocabulary": list(self.vocabulary),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FeatureLayout:
+        return cls(
+            signals=tuple(data["signals"]),
+            languages=tuple(data["languages"]),
+            length_edges=tuple(float(x) for x in data["length_edges"]),
+            vocabulary=tuple(data["vocabulary"]),
+        )
+
+
+class Featurizer:
+    """Turns extractions into model input, dense part and vocabulary indices apart."""
+
+    def __init__(self, layout: FeatureLayout) -> None:
+        self.layout = layout
+        self._signals = layout.signals
+        self._lang_index = {lang: i for i, lang in enumerate(layout.languages)}
+        self._edges = layout.length_edges
+        self._word_index = {w: i for i, w in enumerate(layout.vocabulary)}
+        self._words = frozenset(self._word_index)
+        self._lang_offset = len(layout.signals) + len(FLAG_NAMES)
+        self._len_offset = self._lang_offset + len(layout.languages)
+
+    def dense(self, ex: Extraction) -> list[float]:
+        values = ex.values
+        prompt = ex.prompt
+        row = [values[s] for s in self._signals]
+        row += [
+            float(prompt.has_tools),
+            float(prompt.has_images),
+            float(prompt.wants_structured),
+            float(prompt.turns > 1),
+        ]
+        row += [0.0] * (len(self._lang_index) + len(self._edges) + 1)
+        lang = self._lang_index.get(ex.language)
+        if lang is not None:
+            row[self._lang_offset + lang] = 1.0
+        bucket = sum(1 for edge in self._edges if ex.tokens >= edge)
+        row[self._len_offset + bucket] = 1.0
+        return row
+
+    def word_indices(self, ex: Extraction) -> list[int]:
+        index = self._word_index
+        return sorted(index[w] for w in ex.words & self._words)
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    task: dict[str, float]
+    tier: dict[str, float]
+    confidence: float
+
+
+class ModelArtifact:
+    """A loaded model: layout, the two linear heads, and their metadata.
+
+    Use :func:`load_artifact` to build one; it validates the files.
+    """
+
+    def __init__(
+        self,
+        meta: Mapping[str, Any],
+        arrays: Mapping[str, npt.NDArray[np.float64]],
+        path: Path | None = None,
+    ) -> None:
+        import numpy as np
+
+        self.meta = dict(meta)
+        self.path = path
+        self.layout = FeatureLayout.from_json(meta["features"])
+        self.featurizer = Featurizer(self.layout)
+        self.task_classes: tuple[str, ...] = tuple(meta["heads"]["task"]["classes"])
+        self.tier_classes: tuple[str, ...] = tuple(meta["heads"]["tier"]["classes"])
+        dense = self.layout.dense_size
+        # Split each head into its dense block and its vocabulary block so a
+        # prediction is one small matrix-vector product plus a gather over the
+        # few words present.
+        self._task_dense = np.ascontiguousarray(arrays["task_coef"][:, :dense].T)
+        self._task_words = np.ascontiguousarray(arrays["task_coef"][:, dense:].T)
+        self._task_bias = np.asarray(arrays["task_intercept"], dtype=np.float64)
+        self._tier_dense = np.ascontiguousarray(arrays["tier_coef"][:, :dense].T)
+        self._tier_words = np.ascontiguousarray(arrays["tier_coef"][:, dense:].T)
+        self._tier_bias = np.asarray(arrays["tier_intercept"], dtype=np.float64)
+        self.version: str = str(meta.get("version", "unversioned"))
+        policy = meta.get("low_confidence", {})
+        self.confidence_threshold = float(policy.get("threshold", 0.0))
+        self.low_confidence_policy = str(policy.get("policy", "rules"))
+
+    def predict(self, ex: Extraction) -> Prediction:
+        import numpy as np
+
+        dense = np.asarray(self.featurizer.dense(ex), dtype=np.float64)
+        words = self.featurizer.word_indices(ex)
+        task_logits = dense @ self._task_dense + self._task_bias
+        tier_logits = dense @ self._tier_dense + self._tier_bias
+        if words:
+            task_logits += self._task_words[words].sum(axis=0)
+            tier_logits += self._tier_words[words].sum(axis=0)
+        task = _softmax(task_logits.tolist())
+        tier = _softmax(tier_logits.tolist())
+        return Prediction(
+            task=dict(zip(self.task_classes, task, strict=True)),
+            tier=dict(zip(self.tier_classes, tier, strict=True)),
+            confidence=min(max(task), max(tier)),
+        )
+
+    def predict_proba_rows(
+        self, dense: npt.NDArray[np.float64], words: Sequence[Sequence[int]]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Batch scoring for evaluation: rows of dense features and their word indices."""
+        import numpy as np
+
+        task = dense @ self._task_dense + self._task_bias
+        tier = dense @ self._tier_dense + self._tier_bias
+        for i, idx in enumerate(words):
+            if len(idx):
+                task[i] += self._task_words[list(idx)].sum(axis=0)
+                tier[i] += self._tier_words[list(idx)].sum(axis=0)
+        return _softmax_rows(task), _softmax_rows(tier)
+
+
+def _softmax(logits: list[float]) -> list[float]:
+    top = max(logits)
+    exps = [math.exp(x - top) for x in logits]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def _softmax_rows(logits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    import numpy as np
+
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exps = np.exp(shifted)
+    result: npt.NDArray[np.float64] = exps / exps.sum(axis=1, keepdims=True)
+    return result
+
+
+def load_artifact(path: str | Path) -> ModelArtifact:
+    """Load and validate a model artifact from its ``.json`` path (the ``.npz`` sits beside it).
+
+    Raises:
+        ModelArtifactError: naming the file and what is wrong with it.
+    """
+    import numpy as np
+
+    meta_path = Path(path)
+    if meta_path.suffix != ".json":
+        meta_path = meta_path.with_suffix(".json")
+    arrays_path = meta_path.with_suffix(".npz")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelArtifactError(f"model artifact not found: {meta_path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelArtifactError(f"{meta_path}: not a readable JSON model artifact: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != ARTIFACT_FORMAT:
+        raise ModelArtifactError(f"{meta_path}: not a {ARTIFACT_FORMAT} artifact")
+    if meta.get("format_version") != ARTIFACT_VERSION:
+        raise ModelArtifactError(
+            f"{meta_path}: format_version {meta.get('format_version')!r} is not supported "
+            f"(this tierrouter reads version {ARTIFACT_VERSION}); retrain with `tierrouter train`"
+        )
+    try:
+        with np.load(arrays_path, allow_pickle=False) as npz:
+            arrays = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}
+    except FileNotFoundError:
+        raise ModelArtifactError(f"model coefficients not found: {arrays_path}") from None
+    except (OSError, ValueError) as exc:
+        raise ModelArtifactError(f"{arrays_path}: corrupt coefficients file: {exc}") from None
+    _validate(meta, arrays, meta_path)
+    return ModelArtifact(meta, arrays, meta_path)
+
+
+def _validate(
+    meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[np.float64]], where: Path
+) -> None:
+    import numpy as np
+
+    try:
+        layout = FeatureLayout.from_json(meta["features"])
+        task_classes = list(meta["heads"]["task"]["classes"])
+        tier_classes = list(meta["heads"]["tier"]["classes"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelArtifactError(f"{where}: missing or malformed field {exc}") from None
+    unknown = set(layout.signals) - set(SIGNAL_NAMES)
+    if unknown:
+        raise ModelArtifactError(
+            f"{where}: trained on signals this tierrouter does not compute: {sorted(unknown)}"
+        )
+    if sorted(task_classes) != sorted(t.value for t in TASKS):
+        raise ModelArtifactError(f"{where}: task classes {task_classes} are not the 8 tasks")
+    if sorted(tier_classes) != sorted(t.value for t in TIERS):
+        raise ModelArtifactError(f"{where}: tier classes {tier_classes} are not the 4 tiers")
+    expected = {
+        "task_coef": (len(task_classes), layout.size),
+        "task_intercept": (len(task_classes),),
+        "tier_coef": (len(tier_classes), layout.size),
+        "tier_intercept": (len(tier_classes),),
+    }
+    for name, shape in expected.items():
+        if name not in arrays:
+            raise ModelArtifactError(f"{where.with_suffix('.npz')}: array {name!r} is missing")
+        if arrays[name].shape != shape:
+            raise ModelArtifactError(
+                f"{where.with_suffix('.npz')}: array {name!r} has shape {arrays[name].shape}, "
+                f"expected {shape} for the feature layout in {where.name}"
+            )
+        if not np.all(np.isfinite(arrays[name])):
+            raise ModelArtifactError(f"{where.with_suffix('.npz')}: array {name!r} is not finite")
