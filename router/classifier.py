@@ -88,7 +88,9 @@ class Classifier:
             f"model must be None, False, a path or a ModelArtifact, got {type(model).__name__}"
         )
 
-    def classify(self, messages: Any, *, tools: Any = None, response_format: Any = None) -> Decision:
+    def classify(
+        self, messages: Any, *, tools: Any = None, response_format: Any = None
+    ) -> Decision:
         prompt = read_prompt(messages, tools=tools, response_format=response_format)
         ex = self.extractor.extract(prompt)
         rules = self.rules.tier(ex)

@@ -17,7 +17,7 @@ from typing import Any
 from router.errors import ConfigError
 from router.inputs import Prompt
 from router.language import LanguageDetector
-from router.text import KeywordIndex, Scan, sample, strip_boilerplate, substring_script_chars
+from router.text import KeywordIndex, Scan, sample, strip_boilerplate
 
 __all__ = [
     "EXTRACTORS",
@@ -94,7 +94,9 @@ TASK_KEYWORD_SIGNALS: tuple[str, ...] = tuple(
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: this record is built on every decision, and a frozen
+# dataclass pays for object.__setattr__ on each field.
+@dataclass(slots=True)
 class Evidence:
     """What one turn contains, computed once and shared by every extractor."""
 
@@ -107,7 +109,9 @@ class Evidence:
     questions: int
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: this record is built on every decision, and a frozen
+# dataclass pays for object.__setattr__ on each field.
+@dataclass(slots=True)
 class Params:
     """One extractor's parameters from ``scoring.yaml``, resolved once."""
 
@@ -228,7 +232,9 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: this record is built on every decision, and a frozen
+# dataclass pays for object.__setattr__ on each field.
+@dataclass(slots=True)
 class Extraction:
     """All signals of one request, with what triggered them."""
 
@@ -274,7 +280,7 @@ class FeatureExtractor:
         sampled = strip_boilerplate(sample(text, self._sample_chars), self._tags)
         lowered = sampled.lower()
         scan = self._index.scan(lowered)
-        tokens = self._estimate_tokens(text, sampled)
+        tokens = self._estimate_tokens(text, sampled, scan.run_chars)
         ev = Evidence(
             scan=scan,
             counts={k: len(v) for k, v in scan.hits.items()},
@@ -322,9 +328,9 @@ class FeatureExtractor:
         values["code"] = min(1.0, (counts.get("code", 0) + 2 * min(ev.code_syntax, 3)) * inv)
         return values
 
-    def _estimate_tokens(self, text: str, sampled: str) -> int:
+    def _estimate_tokens(self, text: str, sampled: str, run_chars: int) -> int:
         # Scripts without spaces spend about a token per character; the sample
         # tells us the mix, the full length scales it.
-        share = substring_script_chars(sampled) / max(len(sampled), 1)
+        share = run_chars / max(len(sampled), 1)
         per_char = self._tpc_runs * share + self._tpc_default * (1.0 - share)
         return max(1, round(len(text) * per_char))

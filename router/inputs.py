@@ -28,7 +28,9 @@ _SKIPPED_PARTS = frozenset({"tool_result", "tool_use", "function_call_output", "
 _MAX_CONTEXT_TURNS = 3
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: this record is built on every decision, and a frozen
+# dataclass pays for object.__setattr__ on each field.
+@dataclass(slots=True)
 class Prompt:
     """The scoring view of one request."""
 
@@ -152,9 +154,7 @@ def _read_content(content: object, where: str) -> tuple[str, bool, bool]:
         if kind in _TEXT_PARTS:
             text = part.get("text")
             if not isinstance(text, str):
-                raise RouterInputError(
-                    f"{path}.text must be a string, got {type(text).__name__}"
-                )
+                raise RouterInputError(f"{path}.text must be a string, got {type(text).__name__}")
             texts.append(text)
         elif kind in _IMAGE_PARTS:
             has_images = True

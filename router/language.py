@@ -66,13 +66,14 @@ class LanguageDetector:
         head = text[:_SAMPLE]
         if head.isascii():
             return self._latin(words, head)
-        counts = dict.fromkeys(_SCRIPTS, 0)
-        for groups in _SCRIPT_RUNS.findall(head):
-            for script, run in zip(_SCRIPTS, groups, strict=True):
-                if run:
-                    weight = _CJK_WEIGHT if script in _CJK_SCRIPTS else 1
-                    counts[script] += len(run) * weight
-                    break
+        sizes = [0] * (len(_SCRIPTS) + 1)
+        for match in _SCRIPT_RUNS.finditer(head):
+            # lastindex is the number of the group that matched: the script.
+            sizes[match.lastindex or 0] += match.end() - match.start()
+        counts = {
+            script: size * (_CJK_WEIGHT if script in _CJK_SCRIPTS else 1)
+            for script, size in zip(_SCRIPTS, sizes[1:], strict=True)
+        }
         latin = counts.pop("latin")
         # Japanese writes kanji alongside kana: any real share of kana makes
         # the whole CJK block Japanese.

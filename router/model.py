@@ -70,7 +70,9 @@ class FeatureLayout:
 
     @property
     def dense_size(self) -> int:
-        return len(self.signals) + len(FLAG_NAMES) + len(self.languages) + len(self.length_edges) + 1
+        return (
+            len(self.signals) + len(FLAG_NAMES) + len(self.languages) + len(self.length_edges) + 1
+        )
 
     @property
     def size(self) -> int:
@@ -143,7 +145,9 @@ class Featurizer:
         return sorted(index[w] for w in ex.words & self._words)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: this record is built on every decision, and a frozen
+# dataclass pays for object.__setattr__ on each field.
+@dataclass(slots=True)
 class Prediction:
     task: dict[str, float]
     tier: dict[str, float]
@@ -207,7 +211,6 @@ class ModelArtifact:
         self, dense: npt.NDArray[np.float64], words: Sequence[Sequence[int]]
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Batch scoring for evaluation: rows of dense features and their word indices."""
-        import numpy as np
 
         task = dense @ self._task_dense + self._task_bias
         tier = dense @ self._tier_dense + self._tier_bias
@@ -251,7 +254,9 @@ def load_artifact(path: str | Path) -> ModelArtifact:
     except FileNotFoundError:
         raise ModelArtifactError(f"model artifact not found: {meta_path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelArtifactError(f"{meta_path}: not a readable JSON model artifact: {exc}") from None
+        raise ModelArtifactError(
+            f"{meta_path}: not a readable JSON model artifact: {exc}"
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != ARTIFACT_FORMAT:
         raise ModelArtifactError(f"{meta_path}: not a {ARTIFACT_FORMAT} artifact")
     if meta.get("format_version") != ARTIFACT_VERSION:

@@ -20,7 +20,9 @@ from router.types import TASKS, TIERS, Contributions, Task, Tier, tier_band
 __all__ = ["RuleScorer", "TierResult", "band_probabilities", "softmax"]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: this record is built on every decision, and a frozen
+# dataclass pays for object.__setattr__ on each field.
+@dataclass(slots=True)
 class TierResult:
     tier: Tier
     score: float

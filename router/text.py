@@ -23,7 +23,6 @@ __all__ = [
     "Scan",
     "sample",
     "strip_boilerplate",
-    "substring_script_chars",
     "tokenize",
 ]
 
@@ -94,19 +93,13 @@ def tokenize(lowered: str) -> list[str]:
     return _WORD_RE.findall(lowered)
 
 
-def substring_script_chars(text: str) -> int:
-    """How many characters of ``text`` are in scripts written without spaces."""
-    if text.isascii():
-        return 0
-    return sum(len(run) for run in _RUN_RE.findall(text))
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scan:
     """Which keywords of each category a text contains (each counted once)."""
 
     hits: Mapping[str, tuple[str, ...]]
     words: frozenset[str]
+    run_chars: int = 0  # characters in scripts written without spaces
 
     def count(self, category: str) -> int:
         return len(self.hits.get(category, ()))
@@ -176,15 +169,19 @@ class KeywordIndex:
                     if f" {phrase} " in padded:
                         for category in categories:
                             found.setdefault(category, []).append(phrase)
-        if not lowered.isascii():
+        run_chars = 0
+        if not lowered.isascii() and _HAS_SUBSTRING_SCRIPT.search(lowered):
             runs = "\n".join(_RUN_RE.findall(lowered))
+            run_chars = len(runs) - runs.count("\n")
             if runs:
                 for ch in self._substring_keys.intersection(runs):
                     for keyword, categories in self._substrings[ch]:
                         if keyword in runs:
                             for category in categories:
                                 found.setdefault(category, []).append(keyword)
-        return Scan(hits={k: tuple(v) for k, v in found.items()}, words=distinct)
+        return Scan(
+            hits={k: tuple(v) for k, v in found.items()}, words=distinct, run_chars=run_chars
+        )
 
 
 def _word_forms(word: str) -> tuple[str, ...]:
