@@ -33,14 +33,7 @@ _ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")  # harakat, dagger ali
 # Function words that occur in almost every prompt of their language; as a
 # keyword they would fire everywhere (negation words are deliberately absent).
 _FUNCTION_WORDS = frozenset(
-    """
-    и в во на с со к по за из у о а но что как это этот
-    der die das den dem des und oder ein eine einen ist sind zu mit von für auf
-    el la los las un una unos y o que de del en es por para con se lo su
-    o os as um uma e é que de do da dos das em na para com por se
-    le la les un une des du et ou que de en est au aux dans pour avec sur ce
-    a an the of to in is and or
-    """.split()
+    ["и", "в", "во", "на", "с", "со", "к", "по", "за", "из", "у", "о", "а", "но", "что", "как", "это", "этот", "der", "die", "das", "den", "dem", "des", "und", "oder", "ein", "eine", "einen", "ist", "sind", "zu", "mit", "von", "für", "auf", "el", "la", "los", "las", "un", "una", "unos", "y", "o", "que", "de", "del", "en", "es", "por", "para", "con", "se", "lo", "su", "o", "os", "as", "um", "uma", "e", "é", "que", "de", "do", "da", "dos", "das", "em", "na", "para", "com", "por", "se", "le", "la", "les", "un", "une", "des", "du", "et", "ou", "que", "de", "en", "est", "au", "aux", "dans", "pour", "avec", "sur", "ce", "a", "an", "the", "of", "to", "in", "is", "and", "or"]
 )
 
 
