@@ -250,9 +250,17 @@ def _model(
         raise FieldError(path, "model ids are '<provider>/<model>', e.g. 'openai/gpt-4o'")
     provider, name = model_id.split("/", 1)
     known = {
-        "api_model", "input_price", "output_price", "price_source", "price_date",
-        "context_window", "max_output", "capabilities", "quality", "task_bonus",
-    }  # fmt: skip
+        "api_model",
+        "input_price",
+        "output_price",
+        "price_source",
+        "price_date",
+        "context_window",
+        "max_output",
+        "capabilities",
+        "quality",
+        "task_bonus",
+    }
     for key in raw:
         if key not in known:
             raise FieldError((*path, str(key)), f"unknown model field; known: {sorted(known)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -163,10 +163,12 @@ def _api_error(
 def _exhausted(exc: ProviderError, model: ModelSpec, attempts: list[Attempt]) -> APIError:
     tried = ", ".join(dict.fromkeys(a.model for a in attempts))
     return _api_error(
-        exc, model, attempts,
+        exc,
+        model,
+        attempts,
         f"all {len({a.model for a in attempts})} candidate model(s) failed ({tried}); "
         f"last: {exc.message}",
-    )  # fmt: skip
+    )
 
 
 def _should_wait(exc: ProviderError, tries: int, policy: FallbackPolicy) -> bool:
@@ -240,7 +242,7 @@ async def stream_chain(
     policy: FallbackPolicy,
     cooldowns: CooldownStore,
     state: StreamState,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Stream from the first model that works, failing over until content is sent.
 
     Chunks before the first content (the role announcement) are held back, so
@@ -273,10 +275,11 @@ async def stream_chain(
                     cooldowns.cool(model.id, policy.cooldown_seconds)
                     raise _api_error(
                         ProviderError("stream_interrupted", exc.message, status=exc.status),
-                        model, state.attempts,
+                        model,
+                        state.attempts,
                         f"{model.id} failed after the reply had started streaming, so it was "
                         f"not retried on another model: {exc.message}",
-                    ) from None  # fmt: skip
+                    ) from None
                 if not exc.retryable:
                     raise _api_error(exc, model, state.attempts, exc.message) from None
                 if _should_wait(exc, tries, policy):

@@ -180,9 +180,16 @@ def plan_route(
     chain = tuple(ranked[: max(1, policy.max_candidates)])
     decision = dataclasses.replace(decision, warnings=tuple(warnings))
     return _finish(
-        decision, catalog, policy, chain, request, profile_name, strategy, needs,
+        decision,
+        catalog,
+        policy,
+        chain,
+        request,
+        profile_name,
+        strategy,
+        needs,
         rule.describe() if rule else None,
-    )  # fmt: skip
+    )
 
 
 def _resolve(catalog: Catalog, ref: str) -> ModelSpec:

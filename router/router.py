@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from router.byok import ByokMixin
 from router.classifier import Classifier
 from router.features import FeatureExtractor
 from router.types import Decision
@@ -12,7 +13,7 @@ from router.types import Decision
 __all__ = ["Router"]
 
 
-class Router:
+class Router(ByokMixin):
     """Decides task, language and tier for a prompt, and routes it.
 
     Usage::
@@ -31,6 +32,19 @@ class Router:
             low-confidence policy (rules or a blend) decides instead.
         keywords_dir: a folder of ``<lang>.yaml`` keyword tables replacing the bundled ones.
         scoring_path: a ``scoring.yaml`` replacing the bundled rule weights.
+
+    Calling models with your own keys (``chat``, ``achat``, ``chat_stream``,
+    ``achat_stream``, ``responses.create``, ``route``; see docs/byok.md)::
+
+        router = Router(keys={"openai": "sk-...", "anthropic": "sk-ant-..."})
+        reply = router.chat([{"role": "user", "content": "Hi"}])  # model="auto"
+        reply.content, reply.model_used, reply.decision.savings
+
+    Keys come from ``keys=`` or the providers' environment variables
+    (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...). The other
+    keyword arguments (``profile``, ``strategy``, ``rules``, ``exclude_models``,
+    ``baseline_model``, ``providers``, ``models``, ``timeout``, ``l2``, ...)
+    are described in :meth:`router.byok.ByokMixin._init_byok` and docs/byok.md.
     """
 
     def __init__(
@@ -40,6 +54,7 @@ class Router:
         confidence_threshold: float | None = None,
         keywords_dir: str | Path | None = None,
         scoring_path: str | Path | None = None,
+        **byok: Any,
     ) -> None:
         self._classifier = Classifier(
             model=model,
@@ -47,6 +62,7 @@ class Router:
             keywords_dir=keywords_dir,
             scoring_path=scoring_path,
         )
+        self._init_byok(**byok)
 
     @property
     def classifier(self) -> Classifier:

@@ -77,12 +77,12 @@ def _profile(name: str, body: Any) -> Profile:
 
 def _value(model: ModelSpec, quality: float) -> float:
     # Quality per cost with diminishing returns on price: a 10x cheaper model
-    # must be at most ~0.1 worse to win. A pure ratio would always pick free
-    # models, however bad.
+    # wins unless it is 0.2 worse. A pure ratio would always pick free models,
+    # however bad; the profile's quality floor bounds how far down this goes.
     price = model.blended_price()
     if math.isinf(price):
         return quality - 1.0
-    return quality - 0.1 * math.log10(1.0 + price)
+    return quality - 0.2 * math.log10(1.0 + price)
 
 
 def rank(

@@ -6,6 +6,9 @@ import pytest
 
 from router import Router
 
+# The local fake provider server (tests/fake_providers.py) and its `fake` fixture.
+pytest_plugins = ["conftest_providers"]
+
 
 @pytest.fixture(scope="session")
 def rules_router() -> Router:

@@ -122,19 +122,38 @@ class AnthropicAdapter(ProviderAdapter):
                 block = data["content_block"]
                 if block.get("type") == "tool_use":
                     idx = tool_index[data["index"]] = len(tool_index)
-                    yield chunk(msg_id, name, {"tool_calls": [{
-                        "index": idx, "id": block["id"], "type": "function",
-                        "function": {"name": block["name"], "arguments": ""},
-                    }]})  # fmt: skip
+                    yield chunk(
+                        msg_id,
+                        name,
+                        {
+                            "tool_calls": [
+                                {
+                                    "index": idx,
+                                    "id": block["id"],
+                                    "type": "function",
+                                    "function": {"name": block["name"], "arguments": ""},
+                                }
+                            ]
+                        },
+                    )
             elif kind == "content_block_delta":
                 delta = data["delta"]
                 if delta.get("type") == "text_delta":
                     yield chunk(msg_id, name, {"content": delta["text"]})
                 elif delta.get("type") == "input_json_delta":
                     idx = tool_index.get(data["index"], 0)
-                    yield chunk(msg_id, name, {"tool_calls": [{
-                        "index": idx, "function": {"arguments": delta.get("partial_json", "")},
-                    }]})  # fmt: skip
+                    yield chunk(
+                        msg_id,
+                        name,
+                        {
+                            "tool_calls": [
+                                {
+                                    "index": idx,
+                                    "function": {"arguments": delta.get("partial_json", "")},
+                                }
+                            ]
+                        },
+                    )
             elif kind == "message_delta":
                 finish = _FINISH.get((data.get("delta") or {}).get("stop_reason") or "", "stop")
                 output = int((data.get("usage") or {}).get("output_tokens") or output)
@@ -262,12 +281,20 @@ def _messages(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]
             for call in msg["tool_calls"]:
                 fn = call["function"]
                 args = fn.get("arguments") or "{}"
-                blocks.append({
-                    "type": "tool_use", "id": call["id"], "name": fn["name"],
-                    "input": json.loads(args) if isinstance(args, str) else args,
-                })  # fmt: skip
+                blocks.append(
+                    {
+                        "type": "tool_use",
+                        "id": call["id"],
+                        "name": fn["name"],
+                        "input": json.loads(args) if isinstance(args, str) else args,
+                    }
+                )
             out.append({"role": "assistant", "content": blocks})
         else:
-            out.append({"role": "assistant" if role == "assistant" else "user",
-                        "content": _content(msg.get("content"))})  # fmt: skip
+            out.append(
+                {
+                    "role": "assistant" if role == "assistant" else "user",
+                    "content": _content(msg.get("content")),
+                }
+            )
     return "\n\n".join(s for s in system if s), out

@@ -95,7 +95,10 @@ class ProviderError(Exception):
         self.message = message
         self.status = status
         self.retry_after = retry_after
-        self.retryable = (status in RETRYABLE_STATUSES) if retryable is None else retryable
+        if retryable is None:
+            # No status means the network failed (timeout, reset): another model may work.
+            retryable = status is None or status in RETRYABLE_STATUSES
+        self.retryable = retryable
         self.content_sent = content_sent
 
 

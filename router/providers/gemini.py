@@ -155,11 +155,16 @@ def _candidate(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]], str | N
             texts.append(part["text"])
         elif "functionCall" in part:
             fc = part["functionCall"]
-            calls.append({
-                "id": fc.get("id") or new_id("call"), "type": "function",
-                "function": {"name": fc["name"],
-                             "arguments": json.dumps(fc.get("args") or {}, ensure_ascii=False)},
-            })  # fmt: skip
+            calls.append(
+                {
+                    "id": fc.get("id") or new_id("call"),
+                    "type": "function",
+                    "function": {
+                        "name": fc["name"],
+                        "arguments": json.dumps(fc.get("args") or {}, ensure_ascii=False),
+                    },
+                }
+            )
     reason = first.get("finishReason")
     finish = None
     if reason:
@@ -250,9 +255,14 @@ def _contents(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]
                 fn = call["function"]
                 call_names[call.get("id", "")] = fn["name"]
                 args = fn.get("arguments") or "{}"
-                parts.append({"functionCall": {
-                    "name": fn["name"], "args": json.loads(args) if isinstance(args, str) else args,
-                }})  # fmt: skip
+                parts.append(
+                    {
+                        "functionCall": {
+                            "name": fn["name"],
+                            "args": json.loads(args) if isinstance(args, str) else args,
+                        }
+                    }
+                )
             contents.append({"role": "model", "parts": parts or [{"text": ""}]})
         else:
             contents.append({"role": "user", "parts": _parts(msg.get("content"))})

@@ -1,0 +1,303 @@
+"""The calling half of ``Router``: chat, streaming, responses and routing with the user's keys.
+
+Kept apart from ``router/router.py`` so classification stays importable
+without httpx or yaml; everything here loads on the first call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from router.errors import ConfigError
+from router.secrets import Secret, as_secret
+
+if TYPE_CHECKING:
+    import httpx
+
+    from router.calls import CallEngine, ChatResponse, ChatStream
+    from router.catalog import Catalog
+    from router.fallback import CooldownStore, FallbackPolicy
+    from router.l2 import L2Config
+    from router.planning import RoutePlan, Rule
+    from router.responses import Responses
+    from router.strategies import Strategy
+    from router.sync_bridge import SyncBridge
+
+__all__ = ["ByokMixin", "SyncChatStream"]
+
+
+class SyncChatStream:
+    """A :class:`~router.calls.ChatStream` driven from synchronous code."""
+
+    def __init__(self, stream: ChatStream, bridge: SyncBridge) -> None:
+        self._stream = stream
+        self._iter = bridge.iterate(stream)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._iter
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._iter)
+
+    def close(self) -> None:
+        close = getattr(self._iter, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> SyncChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # decision, model_used, usage, cost, attempts: read through to the async stream.
+        return getattr(self._stream, name)
+
+
+class ByokMixin:
+    """Adds the call API to ``Router``; ``_init_byok`` stores settings, the engine builds lazily."""
+
+    classify: Any
+
+    def _init_byok(
+        self,
+        *,
+        keys: Mapping[str, str | Secret | None] | None = None,
+        profile: str = "auto",
+        strategy: str | Strategy | None = None,
+        rules: Sequence[Mapping[str, Any] | Rule] = (),
+        exclude_models: Sequence[str] = (),
+        baseline_model: str | None = None,
+        catalog: Catalog | None = None,
+        providers: Mapping[str, Mapping[str, Any]] | None = None,
+        models: Mapping[str, Mapping[str, Any]] | None = None,
+        timeout: float = 60.0,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        l2: L2Config | Mapping[str, Any] | str | None = None,
+        fallback: FallbackPolicy | None = None,
+        cooldown_store: CooldownStore | None = None,
+        context_margin: float | None = None,
+        max_candidates: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        secrets: dict[str, Secret] = {}
+        for name, value in (keys or {}).items():
+            if value is not None and not isinstance(value, (str, Secret)):
+                raise ConfigError(f"keys[{name!r}] must be a string, got {type(value).__name__}")
+            secret = as_secret(value)
+            if secret:
+                secrets[str(name)] = secret
+        self._byok_settings: dict[str, Any] = {
+            "keys": secrets,
+            "profile": profile,
+            "strategy": strategy,
+            "rules": tuple(rules),
+            "exclude_models": tuple(exclude_models),
+            "baseline_model": baseline_model,
+            "catalog": catalog,
+            "providers": providers,
+            "models": models,
+            "timeout": timeout,
+            "http_client": http_client,
+            "transport": transport,
+            "l2": l2,
+            "fallback": fallback,
+            "cooldown_store": cooldown_store,
+            "context_margin": context_margin,
+            "max_candidates": max_candidates,
+            "env": env,
+        }
+        self._engine_cache: CallEngine | None = None
+        self._bridge: SyncBridge | None = None
+        if profile != "auto" or strategy is not None or rules:
+            self._engine()  # validate eagerly: a typo should fail at construction
+
+    # ---- construction ------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, path: str | Path, **overrides: Any) -> Any:
+        """A router configured from a YAML file (see ``examples/config.yaml``).
+
+        Keyword arguments override the file's settings (e.g. ``transport=`` in tests).
+        """
+        from router.config import load_config
+
+        config = load_config(path, env=overrides.get("env"))
+        return cls(**{**config.router_kwargs(), **overrides})
+
+    def _engine(self) -> CallEngine:
+        if self._engine_cache is None:
+            self._engine_cache = _build_engine(self.classify, self._byok_settings)
+        return self._engine_cache
+
+    @property
+    def catalog(self) -> Catalog:
+        """The model catalog in use (bundled data plus config overrides)."""
+        return self._engine().catalog
+
+    @property
+    def cooldowns(self) -> CooldownStore:
+        return self._engine().cooldowns
+
+    @property
+    def bridge(self) -> SyncBridge:
+        if self._bridge is None:
+            from router.sync_bridge import SyncBridge
+
+            self._bridge = SyncBridge()
+        return self._bridge
+
+    # ---- routing without calling -------------------------------------------------
+
+    def route(self, messages: Any, *, model: str | None = "auto", **params: Any) -> RoutePlan:
+        """The decision and the ranked chain of models, without calling any (no L2)."""
+        return self._engine().route(messages, model, **params)
+
+    async def aroute(
+        self, messages: Any, *, model: str | None = "auto", **params: Any
+    ) -> RoutePlan:
+        """Like :meth:`route`, refining an unsure decision with L2 when configured."""
+        return await self._engine().aroute(messages, model, **params)
+
+    # ---- calls -------------------------------------------------------------------
+
+    async def achat(
+        self, messages: Any, *, model: str | None = "auto", **params: Any
+    ) -> ChatResponse:
+        """Route and call; returns an OpenAI-shaped completion with routing facts.
+
+        ``params`` pass through to the provider: ``tools``, ``tool_choice``,
+        ``response_format``, ``max_tokens``, ``temperature``, ``stop``, ...
+
+        Raises:
+            APIError: the provider's error (400/401/403/404) or, after every
+                candidate failed, the last one; ``attempts`` lists each try.
+            NoCandidateError: no available model can serve the request.
+        """
+        return await self._engine().achat(messages, model, **params)
+
+    def chat(self, messages: Any, *, model: str | None = "auto", **params: Any) -> ChatResponse:
+        """Synchronous :meth:`achat`."""
+        return self.bridge.run(self._engine().achat(messages, model, **params))
+
+    async def achat_stream(
+        self, messages: Any, *, model: str | None = "auto", **params: Any
+    ) -> ChatStream:
+        """Route and stream OpenAI ``chat.completion.chunk`` dicts (``async for``).
+
+        Fails over to the next model while nothing has been streamed; after
+        that a failure raises APIError type ``stream_interrupted``.
+        """
+        return await self._engine().achat_stream(messages, model, **params)
+
+    def chat_stream(
+        self, messages: Any, *, model: str | None = "auto", **params: Any
+    ) -> SyncChatStream:
+        """Synchronous :meth:`achat_stream`: iterate with ``for``."""
+        stream = self.bridge.run(self._engine().achat_stream(messages, model, **params))
+        return SyncChatStream(stream, self.bridge)
+
+    @property
+    def responses(self) -> Responses:
+        """``router.responses.create(model=, input=, stream=)`` in the Responses API shape."""
+        from router.responses import Responses
+
+        return Responses(self)
+
+    # ---- lifecycle ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close HTTP connections held by the sync API."""
+        if self._bridge is not None:
+            engine = self._engine_cache
+            self._bridge.close(engine.aclose() if engine is not None else None)
+            self._bridge = None
+
+    async def aclose(self) -> None:
+        """Close HTTP connections the async API holds on the running loop."""
+        if self._engine_cache is not None:
+            await self._engine_cache.aclose()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _build_engine(classify: Any, s: Mapping[str, Any]) -> CallEngine:
+    from router.calls import CallEngine
+    from router.catalog import default_catalog
+    from router.l2 import L2Classifier, L2Config
+    from router.planning import RoutingPolicy, Rule
+    from router.strategies import Strategy, load_profiles
+
+    catalog = s["catalog"] or default_catalog()
+    if s["providers"] or s["models"]:
+        providers = {
+            k: {f: v for f, v in p.items() if f != "key"} for k, p in (s["providers"] or {}).items()
+        }
+        catalog = catalog.with_overrides(providers, s["models"])
+    keys = dict(s["keys"])
+    for name, p in (s["providers"] or {}).items():
+        secret = as_secret(p.get("key"))
+        if secret and name not in keys:
+            keys[name] = secret
+    if s["profile"] not in load_profiles():
+        raise ConfigError(f"profile {s['profile']!r} is not one of {', '.join(load_profiles())}")
+    rules = tuple(
+        r if isinstance(r, Rule) else Rule.from_mapping(r, where=f"rules[{i}]")
+        for i, r in enumerate(s["rules"])
+    )
+    for rule in rules:
+        _check_model_ref(catalog, rule.model, "rules")
+    if s["baseline_model"]:
+        _check_model_ref(catalog, s["baseline_model"], "baseline_model")
+    defaults = catalog.defaults
+    policy = RoutingPolicy(
+        profile=s["profile"],
+        strategy=Strategy.parse(s["strategy"]) if s["strategy"] is not None else None,
+        rules=rules,
+        exclude_models=s["exclude_models"],
+        baseline_model=s["baseline_model"],
+        context_margin=float(
+            s["context_margin"]
+            if s["context_margin"] is not None
+            else defaults.get("context_margin", 0.1)
+        ),
+        max_candidates=int(s["max_candidates"] or defaults.get("max_candidates", 4)),
+    )
+    l2 = s["l2"]
+    if isinstance(l2, str):
+        l2 = L2Config(model=l2)
+    elif isinstance(l2, Mapping):
+        l2 = L2Config(**l2)
+    return CallEngine(
+        classify=classify,
+        catalog=catalog,
+        policy=policy,
+        keys=keys,
+        fallback=s["fallback"],
+        cooldowns=s["cooldown_store"],
+        timeout=float(s["timeout"]),
+        http_client=s["http_client"],
+        transport=s["transport"],
+        l2=L2Classifier(l2) if l2 is not None else None,
+        env=s["env"],
+    )
+
+
+def _check_model_ref(catalog: Catalog, ref: str, field: str) -> None:
+    provider, sep, _ = ref.partition("/")
+    if catalog.find(ref) is None and not (sep and provider in catalog.providers):
+        raise ConfigError(f"{field}: model {ref!r} is not in the catalog")

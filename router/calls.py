@@ -1,0 +1,380 @@
+"""The async call engine: classify -> plan -> providers with fallback -> normalized response."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from router.catalog import Catalog, ModelSpec
+from router.errors import APIError
+from router.fallback import (
+    Attempt,
+    CooldownStore,
+    FallbackPolicy,
+    InMemoryCooldownStore,
+    StreamState,
+    run_chain,
+    stream_chain,
+)
+from router.l2 import L2Classifier
+from router.planning import Needs, RoutePlan, RoutingPolicy, estimate_tokens, plan_route
+from router.providers import get_adapter
+from router.providers.base import ChatRequest, Endpoint, open_stream, send
+from router.secrets import Secret
+from router.types import Decision
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["CallEngine", "ChatResponse", "ChatStream"]
+
+Classify = Callable[..., Decision]
+
+
+@dataclass(slots=True)
+class ChatResponse:
+    """An OpenAI ``chat.completion`` plus what the router did to get it."""
+
+    id: str
+    created: int
+    model: str
+    choices: list[dict[str, Any]]
+    usage: dict[str, int] | None
+    model_used: str
+    provider: str
+    decision: Decision
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    cost: float | None = None
+    object: str = "chat.completion"
+
+    @property
+    def message(self) -> dict[str, Any]:
+        return dict(self.choices[0]["message"]) if self.choices else {}
+
+    @property
+    def content(self) -> str | None:
+        """The first choice's text."""
+        return self.message.get("content")
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": self.object,
+            "created": self.created,
+            "model": self.model,
+            "choices": self.choices,
+            "usage": self.usage,
+            "model_used": self.model_used,
+            "provider": self.provider,
+            "decision": self.decision.to_dict(),
+            "attempts": self.attempts,
+            "cost": self.cost,
+        }
+
+
+class ChatStream:
+    """OpenAI ``chat.completion.chunk`` dicts, with routing facts filled in as they are known.
+
+    ``decision`` is set before the first chunk; ``model_used``, ``usage``,
+    ``cost`` and ``attempts`` once the stream has finished.
+    """
+
+    def __init__(
+        self, plan: RoutePlan, chunks: AsyncGenerator[dict[str, Any], None], state: StreamState
+    ) -> None:
+        self.decision = plan.decision
+        self._chunks = chunks
+        self._state = state
+        self.usage: dict[str, int] | None = None
+
+    def __aiter__(self) -> ChatStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        piece = await self._chunks.__anext__()
+        if piece.get("usage"):
+            self.usage = piece["usage"]
+        return piece
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()
+
+    @property
+    def model_used(self) -> str | None:
+        return self._state.model.id if self._state.model else None
+
+    @property
+    def provider(self) -> str | None:
+        return self._state.model.provider if self._state.model else None
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]:
+        return [a.to_dict() for a in self._state.attempts]
+
+    @property
+    def cost(self) -> float | None:
+        model = self._state.model
+        if model is None or not self.usage:
+            return None
+        return model.cost(
+            self.usage.get("prompt_tokens", 0), self.usage.get("completion_tokens", 0)
+        )
+
+
+_CALL_PARAMS = frozenset({"model", "messages", "stream"})
+
+
+class CallEngine:
+    """Everything a routed call needs, shared by the sync and async APIs."""
+
+    def __init__(
+        self,
+        *,
+        classify: Classify,
+        catalog: Catalog,
+        policy: RoutingPolicy,
+        keys: Mapping[str, Secret],
+        fallback: FallbackPolicy | None = None,
+        cooldowns: CooldownStore | None = None,
+        timeout: float = 60.0,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        l2: L2Classifier | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.classify = classify
+        self.catalog = catalog
+        self.policy = policy
+        self._keys = dict(keys)
+        self.fallback = fallback or FallbackPolicy(
+            cooldown_seconds=float(catalog.defaults.get("cooldown_seconds", 30))
+        )
+        self.cooldowns: CooldownStore = cooldowns or InMemoryCooldownStore()
+        self.timeout = timeout
+        self.l2 = l2
+        self._env = os.environ if env is None else env
+        self._shared_client = http_client
+        self._transport = transport
+        # httpx async clients are bound to the loop that first used them.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        return f"CallEngine(providers_with_keys={sorted(self.providers_with_keys())})"
+
+    # ---- keys and endpoints ----------------------------------------------------
+
+    def key_for(self, provider: str) -> Secret | None:
+        if provider in self._keys:
+            return self._keys[provider]
+        spec = self.catalog.providers.get(provider)
+        if spec and spec.key_env:
+            value = self._env.get(spec.key_env)
+            if value:
+                return Secret(value)
+        return None
+
+    def providers_with_keys(self) -> list[str]:
+        return [name for name in self.catalog.providers if self.key_for(name)]
+
+    def is_available(self, model: ModelSpec) -> bool:
+        spec = self.catalog.providers[model.provider]
+        if not spec.enabled and model.provider not in self._keys:
+            return False
+        return not spec.requires_key or self.key_for(model.provider) is not None
+
+    def endpoint(self, model: ModelSpec) -> Endpoint:
+        spec = self.catalog.providers[model.provider]
+        key = self.key_for(model.provider)
+        if key is None and spec.requires_key:
+            where = f"set {spec.key_env} or " if spec.key_env else ""
+            raise APIError(
+                f"no API key for provider {model.provider!r}: {where}pass "
+                f"keys={{'{model.provider}': ...}}",
+                type="authentication",
+                provider=model.provider,
+                model=model.id,
+            )
+        return Endpoint(
+            provider=model.provider,
+            base_url=spec.base_url,
+            key=key,
+            key_env=spec.key_env,
+            headers=spec.headers,
+            stream_usage=spec.stream_usage,
+        )
+
+    def client(self) -> httpx.AsyncClient:
+        if self._shared_client is not None:
+            return self._shared_client
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                transport=self._transport,
+                timeout=self.timeout,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            )
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client of the running loop (an injected client stays open)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+    # ---- routing -----------------------------------------------------------------
+
+    def needs(self, messages: Any, decision: Decision, params: Mapping[str, Any]) -> Needs:
+        fmt = params.get("response_format")
+        out = params.get("max_completion_tokens") or params.get("max_tokens")
+        if not out:
+            out = int(self.catalog.defaults.get("output_tokens", {}).get(decision.tier.value, 1000))
+        return Needs(
+            input_tokens=max(
+                decision.estimated_tokens, estimate_tokens(messages, params.get("tools"))
+            ),
+            output_tokens=int(out),
+            tools=bool(params.get("tools")),
+            vision=decision.has_images,
+            json=isinstance(fmt, Mapping) and fmt.get("type") in ("json_object", "json_schema"),
+        )
+
+    def route(self, messages: Any, model: str | None = None, **params: Any) -> RoutePlan:
+        """Classify and plan without calling anything (no L2: that needs a call)."""
+        decision = self.classify(
+            messages, tools=params.get("tools"), response_format=params.get("response_format")
+        )
+        return self._plan(messages, decision, model, params)
+
+    async def aroute(self, messages: Any, model: str | None = None, **params: Any) -> RoutePlan:
+        """Like :meth:`route`, refining unsure decisions with L2 when configured."""
+        decision = self.classify(
+            messages, tools=params.get("tools"), response_format=params.get("response_format")
+        )
+        if self.l2 is not None and _routes(model) and self.l2.wanted(decision):
+            decision = await self.l2.refine(decision, messages, self._ask)
+        return self._plan(messages, decision, model, params)
+
+    def _plan(
+        self, messages: Any, decision: Decision, model: str | None, params: Mapping[str, Any]
+    ) -> RoutePlan:
+        return plan_route(
+            decision,
+            catalog=self.catalog,
+            policy=self.policy,
+            is_available=self.is_available,
+            model=model,
+            needs=self.needs(messages, decision, params),
+        )
+
+    async def _ask(
+        self, ref: str, messages: list[dict[str, Any]], params: dict[str, Any], timeout: float
+    ) -> str:
+        model = self.catalog.find(ref)
+        if model is None:
+            provider, _, name = ref.partition("/")
+            model = self.catalog.resolve_pin(provider, name)
+        adapter = get_adapter(self.catalog.providers[model.provider].api)
+        body = await send(
+            self.client(),
+            adapter,
+            self.endpoint(model),
+            model.api_model,
+            ChatRequest(messages, params),
+            timeout=timeout,
+        )
+        return str(body["choices"][0]["message"].get("content") or "")
+
+    # ---- calls ---------------------------------------------------------------------
+
+    async def achat(self, messages: Any, model: str | None = None, **params: Any) -> ChatResponse:
+        params = _clean(params)
+        plan = await self.aroute(messages, model, **params)
+        request = ChatRequest(_as_messages(messages), params)
+        attempts: list[Attempt] = []
+
+        async def call(candidate: ModelSpec) -> dict[str, Any]:
+            adapter = get_adapter(self.catalog.providers[candidate.provider].api)
+            endpoint = self.endpoint(candidate)
+            return await send(
+                self.client(),
+                adapter,
+                endpoint,
+                candidate.api_model,
+                request,
+                timeout=self.timeout,
+            )
+
+        body, used = await run_chain(
+            plan.chain, call, policy=self.fallback, cooldowns=self.cooldowns, attempts=attempts
+        )
+        usage = body.get("usage") or None
+        cost = None
+        if usage:
+            cost = used.cost(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+        return ChatResponse(
+            id=str(body["id"]),
+            created=int(body.get("created") or 0),
+            model=str(body.get("model") or used.api_model),
+            choices=list(body["choices"]),
+            usage=usage,
+            model_used=used.id,
+            provider=used.provider,
+            decision=plan.decision,
+            attempts=[a.to_dict() for a in attempts],
+            cost=cost,
+        )
+
+    async def achat_stream(
+        self, messages: Any, model: str | None = None, **params: Any
+    ) -> ChatStream:
+        params = _clean(params)
+        plan = await self.aroute(messages, model, **params)
+        request = ChatRequest(_as_messages(messages), params)
+        state = StreamState()
+
+        def opener(candidate: ModelSpec) -> AsyncGenerator[dict[str, Any], None]:
+            adapter = get_adapter(self.catalog.providers[candidate.provider].api)
+            return open_stream(
+                self.client(),
+                adapter,
+                self.endpoint(candidate),
+                candidate.api_model,
+                request,
+                timeout=self.timeout,
+            )
+
+        chunks = stream_chain(
+            plan.chain, opener, policy=self.fallback, cooldowns=self.cooldowns, state=state
+        )
+        return ChatStream(plan, chunks, state)
+
+
+def _routes(model: str | None) -> bool:
+    """Whether this model string routes (pins skip L2: the model is already chosen)."""
+    from router.model_strings import RequestKind, parse_model_string
+
+    return parse_model_string(model).kind is not RequestKind.PIN
+
+
+def _clean(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None and k not in _CALL_PARAMS}
+
+
+def _as_messages(messages: Any) -> list[dict[str, Any]]:
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return [dict(m) for m in messages]

@@ -1,0 +1,477 @@
+"""Dataset loaders: real data vs SOURCE.md, synthetic copies, the licence rule."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from training.examples import Example
+from training.sources import (
+    ENV_VAR,
+    SOURCES,
+    alpaca_eval,
+    arena_hard,
+    default_shared_root,
+    gsm8k,
+    humaneval,
+    load_all,
+    load_source,
+    math_hendrycks,
+    mbppplus,
+    mgsm,
+    mtbench_zh,
+    natural_instructions,
+    project_data,
+    routellm_outcomes,
+    routerbench,
+    self_instruct,
+    vicuna_bench,
+    wizardlm,
+)
+from training.sources.project_data import ProjectDataError
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"public datasets not present at {SHARED}"
+)
+
+
+@pytest.fixture(scope="module")
+def real() -> dict[str, list[Example]]:
+    return {name: load_source(name, SHARED) for name in SOURCES}
+
+
+def _count(rows: list[Example], attr: str) -> dict[object, int]:
+    return dict(Counter(getattr(r, attr) for r in rows))
+
+
+# ---------------------------------------------------------------- real shared data
+
+EXPECTED_ROWS = {
+    "math_hendrycks": 5000,
+    "humaneval": 164,
+    "self_instruct": 252,
+    "vicuna_bench": 80,
+    "arena_hard": 886,  # 1,130 rows after merging resubmitted prompts
+    "routellm_outcomes": 1319 - 12 + 14042 - 5,  # minus RouteLLM's contaminated prompts
+    "gsm8k": 1319,
+    "mgsm": 2750,
+    "natural_instructions": 139,
+    "mtbench_zh": 185,
+    "wizardlm": 218,
+    "alpaca_eval": 805 - 80 - 252,  # vicuna + selfinstruct subsets are train sources
+    "mbppplus": 399,
+    "routerbench": 3178,
+}
+
+
+@needs_shared
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_real_rows_and_invariants(real: dict[str, list[Example]], name: str) -> None:
+    rows = real[name]
+    assert len(rows) == EXPECTED_ROWS[name]
+    assert len({r.id for r in rows}) == len(rows)
+    assert all(r.prompt_text().strip() for r in rows)
+    if SOURCES[name].use != "mixed":
+        assert {r.use for r in rows} == {SOURCES[name].use}
+
+
+@needs_shared
+def test_real_label_distributions(real: dict[str, list[Example]]) -> None:
+    # MATH levels per SOURCE.md: L1 437, L2 894, L3 1131, L4 1214, L5 1324.
+    assert _count(real["math_hendrycks"], "tier") == {
+        "SIMPLE": 437,
+        "MEDIUM": 894 + 1131,
+        "COMPLEX": 1214,
+        "REASONING": 1324,
+    }
+    # Vicuna: 7 categories x 10, coding 7, math 3.
+    assert _count(real["vicuna_bench"], "task") == {
+        "general": 40,
+        "creative_writing": 20,
+        "reasoning": 10,
+        "coding": 7,
+        "math": 3,
+    }
+    # mt_bench_zh: 写作 35 + 角色扮演 5, 问答 30 + 常识 25, NLU 15, code 10, translation 5.
+    assert _count(real["mtbench_zh"], "task") == {
+        "creative_writing": 40,
+        "reasoning": 30,
+        "math": 30,
+        "general": 55,
+        "extraction": 15,
+        "coding": 10,
+        "translation": 5,
+    }
+    # WizardLM difficulty 1-3: 57, 4-6: 74, 7-10: 87 (3 of them math/reasoning at 9-10).
+    tiers = _count(real["wizardlm"], "tier")
+    assert (tiers["SIMPLE"], tiers["MEDIUM"]) == (57, 74)
+    assert tiers["COMPLEX"] + tiers["REASONING"] == 87
+    # NI: 6 translation tasks = 81 instances, samsum 10, cedr 20, xcsr 14 + 14.
+    assert _count(real["natural_instructions"], "task") == {
+        "translation": 81,
+        "summarization": 10,
+        "extraction": 20,
+        "general": 28,
+    }
+    assert _count(real["mgsm"], "language") == dict.fromkeys(
+        ["bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"], 250
+    )
+    assert None not in _count(real["mgsm"], "tier")  # all 250 English items match GSM8K
+    assert _count(real["routerbench"], "task") == {
+        "general": 445 + 1039,
+        "coding": 128 + 299,
+        "reasoning": 380 + 887,
+    }
+
+
+@needs_shared
+def test_real_arena_scores(real: dict[str, list[Example]]) -> None:
+    rated = [r for r in real["arena_hard"] if r.tier is not None]
+    assert len(rated) == 404  # 475 rated rows, distinct prompts
+    assert len({r.prompt_text() for r in real["arena_hard"]}) == len(real["arena_hard"])
+
+
+@needs_shared
+def test_real_routellm_outcomes(real: dict[str, list[Example]]) -> None:
+    rows = real["routellm_outcomes"]
+    mmlu = [r for r in rows if "/mmlu/" in r.source]
+    gsm = [r for r in rows if r.source.endswith("/gsm8k")]
+    assert {r.use for r in gsm} == {"eval"}
+    assert len({r.source for r in mmlu}) == 57
+    eval_subjects = {r.source.rsplit("/", 1)[1] for r in mmlu if r.use == "eval"}
+    assert eval_subjects == routellm_outcomes.EVAL_SUBJECTS
+    # SOURCE.md accuracies (GPT-4 11,315, Mixtral 9,560 of 14,042) less the 5 dropped rows.
+    strong = sum(bool(r.outcome and r.outcome["strong_correct"]) for r in mmlu)
+    weak = sum(bool(r.outcome and r.outcome["weak_correct"]) for r in mmlu)
+    assert 11315 - 5 <= strong <= 11315
+    assert 9560 - 5 <= weak <= 9560
+    assert sum(bool(r.outcome and r.outcome["strong_correct"]) for r in gsm) <= 1130
+
+
+@needs_shared
+def test_real_routerbench_outcome_shape(real: dict[str, list[Example]]) -> None:
+    row = real["routerbench"][0]
+    assert row.outcome is not None
+    models = row.outcome["models"]
+    assert len(models) == 11
+    assert set(next(iter(models.values()))) == {"correct", "cost"}
+
+
+@needs_shared
+def test_licence_rule_train_only() -> None:
+    start = time.perf_counter()
+    train = load_all(SHARED, use="train")
+    assert time.perf_counter() - start < 3
+    train_sets = {n for n, s in SOURCES.items() if s.use in ("train", "mixed")}
+    assert {r.use for r in train} == {"train"}
+    assert {r.group for r in train} <= train_sets
+    assert not any(r.source.startswith(("gsm8k", "mgsm", "routellm_outcomes/gsm8k")) for r in train)
+    gsm_questions = {" ".join(r.prompt_text().split()) for r in load_source("gsm8k", SHARED)}
+    assert not any(" ".join(r.prompt_text().split()) in gsm_questions for r in train)
+
+
+@needs_shared
+def test_load_all_everything_is_fast() -> None:
+    start = time.perf_counter()
+    rows = load_all(SHARED)
+    assert time.perf_counter() - start < 3
+    assert len(rows) == sum(EXPECTED_ROWS.values())
+
+
+def test_missing_root_names_path_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match=rf"nowhere.*{ENV_VAR}"):
+        default_shared_root()
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    assert default_shared_root() == tmp_path
+    with pytest.raises(FileNotFoundError, match="humaneval: folder not found"):
+        load_source("humaneval")
+
+
+# ---------------------------------------------------------------- synthetic copies
+
+
+def _jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_synthetic_math_and_code(tmp_path: Path) -> None:
+    _jsonl(
+        tmp_path / "m" / "math_test_5000.jsonl",
+        [
+            {"problem": "1+1?", "level": "Level 1", "type": "Algebra", "solution": "", "idx": 0},
+            {"problem": "Hard", "level": "Level 5", "type": "Geometry", "solution": "", "idx": 1},
+            {"problem": "Odd", "level": "Level ?", "type": "Geometry", "solution": "", "idx": 2},
+        ],
+    )
+    assert [r.tier for r in math_hendrycks.load(tmp_path / "m")] == ["SIMPLE", "REASONING", None]
+    _jsonl(
+        tmp_path / "m5" / "math500_test.jsonl",
+        [
+            {"problem": "p", "level": 4, "subject": "Algebra", "unique_id": "a/1.json"},
+        ],
+    )
+    assert math_hendrycks.load(tmp_path / "m5")[0].tier == "COMPLEX"
+    _jsonl(
+        tmp_path / "h" / "HumanEval.jsonl",
+        [
+            {
+                "task_id": "HumanEval/0",
+                "prompt": "def f():\n",
+                "canonical_solution": "    return 1\n",
+            },
+            {"task_id": "HumanEval/1", "prompt": "def g():\n", "canonical_solution": "x\n" * 9},
+        ],
+    )
+    rows = humaneval.load(tmp_path / "h")
+    assert [r.tier for r in rows] == ["SIMPLE", "MEDIUM"]
+    assert "```python\ndef f():" in rows[0].prompt_text()
+    _write(tmp_path / "p" / "mbppplus.json", json.dumps({"Mbpp/2": "Write a function."}))
+    assert mbppplus.load(tmp_path / "p")[0].task == "coding"
+
+
+def test_synthetic_instruction_sets(tmp_path: Path) -> None:
+    _jsonl(
+        tmp_path / "s" / "user_oriented_instructions.jsonl",
+        [
+            {
+                "id": "t0",
+                "motivation_app": "Leetcode",
+                "instruction": "Provide a solution.",
+                "instances": [{"input": "two sum", "output": ""}],
+            },
+            {
+                "id": "t1",
+                "motivation_app": "Google Meet",
+                "instruction": "Summarize the notes.",
+                "instances": [{"input": "", "output": ""}],
+            },
+        ],
+    )
+    rows = self_instruct.load(tmp_path / "s")
+    assert [(r.task, r.tier) for r in rows] == [("coding", "MEDIUM"), ("summarization", "SIMPLE")]
+    assert rows[0].prompt_text() == "Provide a solution.\n\ntwo sum"
+    _jsonl(
+        tmp_path / "v" / "question.jsonl",
+        [
+            {"question_id": 1, "category": "fermi", "turns": ["How many?"]},
+            {"question_id": 2, "category": "writing", "turns": ["Write.", "Shorter."]},
+        ],
+    )
+    rows = vicuna_bench.load(tmp_path / "v")
+    assert (rows[0].task, rows[0].tier) == ("reasoning", "MEDIUM")
+    assert rows[1].messages is not None and rows[1].prompt_text() == "Write.\n\nShorter."
+    _jsonl(
+        tmp_path / "z" / "question.jsonl",
+        [
+            {"question_id": 1, "category": "翻译", "turns": ["把这句话翻译成英文"]},
+        ],
+    )
+    assert [(r.task, r.tier, r.language) for r in mtbench_zh.load(tmp_path / "z")] == [
+        ("translation", None, "zh")
+    ]
+    _jsonl(
+        tmp_path / "w" / "WizardLM_testset.jsonl",
+        [
+            {"idx": 1, "Skill": "Math", "Difficulty": 10, "Instruction": "Prove it."},
+            {"idx": 2, "Skill": "Law", "Difficulty": 10, "Instruction": "Explain."},
+            {"idx": 3, "Skill": "Writting", "Difficulty": 2, "Instruction": "A poem."},
+        ],
+    )
+    assert [(r.task, r.tier) for r in wizardlm.load(tmp_path / "w")] == [
+        ("math", "REASONING"),
+        ("general", "COMPLEX"),
+        ("creative_writing", "SIMPLE"),
+    ]
+
+
+def test_synthetic_arena_merges_duplicates(tmp_path: Path) -> None:
+    base = {"winner": "tie", "language": "English"}
+    _jsonl(
+        tmp_path / "a" / "rated_question.jsonl",
+        [
+            {**base, "question_id": "q1", "turns": ["Solve this riddle"], "mean_score": 1},
+            {**base, "question_id": "q2", "turns": ["solve  this riddle"], "mean_score": 3},
+            {**base, "question_id": "q3", "turns": ["Hi"], "mean_score": 9},
+        ],
+    )
+    _jsonl(
+        tmp_path / "a" / "question_original.jsonl",
+        [
+            {**base, "question_id": "q3", "turns": ["Hi", "and more"]},
+            {**base, "question_id": "q4", "turns": ["Tell me about Rome"]},
+        ],
+    )
+    rows = {r.id: r for r in arena_hard.load(tmp_path / "a")}
+    assert set(rows) == {"arena_hard/q1", "arena_hard/q3", "arena_hard/q4"}
+    assert (rows["arena_hard/q1"].task, rows["arena_hard/q1"].tier) == ("reasoning", "REASONING")
+    assert rows["arena_hard/q3"].tier == "SIMPLE"
+    assert rows["arena_hard/q4"].tier is None
+
+
+def test_synthetic_gsm8k_and_mgsm(tmp_path: Path) -> None:
+    long = "\n".join(f"step {i}" for i in range(6)) + "\n#### 5"
+    _jsonl(
+        tmp_path / "gsm8k_test" / "test.jsonl",
+        [
+            {"question": "Q one?", "answer": "a\nb\n#### 1"},
+            {"question": "Q two?", "answer": long},
+        ],
+    )
+    assert [r.tier for r in gsm8k.load(tmp_path / "gsm8k_test")] == ["SIMPLE", "MEDIUM"]
+    _write(tmp_path / "mgsm" / "mgsm_en.tsv", 'Q one?\t1\nQ "two"?\t5\n')
+    _write(tmp_path / "mgsm" / "mgsm_de.tsv", "Frage eins?\t1\nFrage zwei?\t5\n")
+    rows = mgsm.load(tmp_path / "mgsm")
+    by_id = {r.id: r for r in rows}
+    assert by_id["mgsm/0/de"].tier == "SIMPLE" and by_id["mgsm/0/de"].language == "de"
+    assert by_id["mgsm/1/en"].tier is None  # no verbatim GSM8K match
+    assert all(r.use == "eval" for r in rows)
+
+
+def test_synthetic_natural_instructions(tmp_path: Path) -> None:
+    _jsonl(
+        tmp_path / "n" / "ni_tasks.jsonl",
+        [
+            {
+                "task": "t_tr",
+                "categories": ["Translation"],
+                "input_language": ["Japanese"],
+                "definition": "Translate to English.",
+            },
+        ],
+    )
+    _jsonl(tmp_path / "n" / "ni_instances.jsonl", [{"task": "t_tr", "i": 0, "input": "猫"}])
+    (row,) = natural_instructions.load(tmp_path / "n")
+    assert (row.task, row.language) == ("translation", "ja")
+    assert row.prompt_text() == "Translate to English.\n\nInput: 猫"
+
+
+def test_synthetic_outcome_sources(tmp_path: Path) -> None:
+    strong, weak = routellm_outcomes.STRONG, routellm_outcomes.WEAK
+    header = f"prompt,{weak},{strong}\n"
+    _write(
+        tmp_path / "r" / "gsm8k" / "gsm8k_responses.csv", header + "Q1,True,True\nQ2,False,False\n"
+    )
+    _jsonl(tmp_path / "r" / "gsm8k" / "contaminated_prompts.jsonl", [{"eval_prompt": "Q2"}])
+    responses = tmp_path / "r" / "mmlu" / "responses"
+    _write(responses / "mmlu_formal_logic.csv", header + "L1,False,False\n")
+    _write(responses / "mmlu_nutrition.csv", header + "N1,False,True\n")
+    rows = {r.prompt_text(): r for r in routellm_outcomes.load(tmp_path / "r")}
+    assert set(rows) == {"Q1", "L1", "N1"}
+    assert (rows["Q1"].use, rows["Q1"].tier) == ("eval", "SIMPLE")
+    assert (rows["L1"].use, rows["L1"].tier, rows["L1"].weight) == ("eval", "REASONING", 0.5)
+    assert (rows["N1"].use, rows["N1"].tier, rows["N1"].task) == ("train", "MEDIUM", "general")
+    assert rows["N1"].outcome == {
+        "strong_correct": True,
+        "weak_correct": False,
+        "strong_model": strong,
+        "weak_model": weak,
+    }
+    models = [routerbench.STRONG, routerbench.WEAK]
+    cols = ",".join(models + [f"{m}|total_cost" for m in models])
+    _write(
+        tmp_path / "b" / "mbpp_test.csv",
+        f",sample_id,prompt,eval_name,{cols}\n"
+        "0,mbpp.1,\"['Write a function.']\",mbpp,1.0,0.0,0.01,0.001\n"
+        "1,mbpp.2,\"['Other.']\",mbpp,1.0,,0.01,0.001\n",
+    )
+    first, second = routerbench.load(tmp_path / "b")
+    assert (first.task, first.tier, first.text) == ("coding", "MEDIUM", "Write a function.")
+    assert first.outcome == {
+        "models": {
+            routerbench.STRONG: {"correct": 1.0, "cost": 0.01},
+            routerbench.WEAK: {"correct": 0.0, "cost": 0.001},
+        }
+    }
+    assert second.tier is None
+
+
+def test_synthetic_alpaca_eval(tmp_path: Path) -> None:
+    _jsonl(
+        tmp_path / "alpaca_eval_805" / "alpaca_eval_instructions.jsonl",
+        [
+            {"idx": 0, "dataset": "oasst", "instruction": "What is Rome?"},
+            {"idx": 1, "dataset": "vicuna", "instruction": "Train prompt"},
+        ],
+    )
+    _write(
+        tmp_path / "alpaca_eval_matrix" / alpaca_eval.MATRIX_FILE,
+        "idx,annotator,results_dir,model,preference\n"
+        f"0,{alpaca_eval.ANNOTATOR},x,{alpaca_eval.STRONG},2.0\n"
+        f"0,{alpaca_eval.ANNOTATOR},x,{alpaca_eval.WEAK},1.0\n",
+    )
+    (row,) = alpaca_eval.load(tmp_path / "alpaca_eval_805")
+    assert (row.task, row.tier, row.use) == ("general", "MEDIUM", "eval")
+    assert len(alpaca_eval.load(tmp_path / "alpaca_eval_805", include_train_overlap=True)) == 2
+
+
+def test_loader_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"expected HumanEval\.jsonl"):
+        humaneval.load(tmp_path)
+    _jsonl(tmp_path / "v" / "question.jsonl", [{"question_id": 1, "category": "x", "turns": ["a"]}])
+    with pytest.raises(ValueError, match=r"question\.jsonl:1: unknown category 'x'"):
+        vicuna_bench.load(tmp_path / "v")
+
+
+# ---------------------------------------------------------------- project data
+
+GOOD = {
+    "id": "en_a-1",
+    "prompt": "Hi",
+    "task": "general",
+    "tier": "SIMPLE",
+    "language": "en",
+    "source": "tierrouter/en_a",
+}
+
+
+def test_project_data_loads_files_and_folders(tmp_path: Path) -> None:
+    chat = {**GOOD, "id": "en_a-2", "messages": [{"role": "user", "content": "Yo"}]}
+    del chat["prompt"]
+    path = _jsonl(tmp_path / "data" / "en_a.jsonl", [GOOD, chat])
+    rows = project_data.load(tmp_path / "data")
+    assert [r.prompt_text() for r in rows] == ["Hi", "Yo"]
+    assert {(r.use, r.group) for r in rows} == {("train", "tierrouter/en_a")}
+    assert project_data.load(path) == rows
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"tier": "HARD"},
+            r"en_a\.jsonl:2: field 'tier' must be one of SIMPLE, MEDIUM, "
+            r"COMPLEX, REASONING, got 'HARD'",
+        ),
+        ({"task": "chat"}, r"en_a\.jsonl:2: field 'task' must be one of coding, .*got 'chat'"),
+        ({"language": "English"}, r"en_a\.jsonl:2: field 'language' must be an ISO 639-1"),
+        ({"messages": []}, r"en_a\.jsonl:2: exactly one of fields 'prompt' and 'messages'"),
+        ({"prompt": ""}, r"en_a\.jsonl:2: field 'prompt' must be a non-empty string"),
+        ({"id": "en_a-1"}, r"en_a\.jsonl#2: field 'id' 'en_a-1' repeats .*en_a\.jsonl#1"),
+    ],
+)
+def test_project_data_errors(tmp_path: Path, change: dict[str, object], message: str) -> None:
+    _jsonl(tmp_path / "data" / "en_a.jsonl", [GOOD, {**GOOD, "id": "en_a-2", **change}])
+    with pytest.raises(ProjectDataError, match=message):
+        project_data.load(tmp_path / "data")
+
+
+def test_project_data_bad_json_and_missing_path(tmp_path: Path) -> None:
+    _write(tmp_path / "x.jsonl", "{not json\n")
+    with pytest.raises(ProjectDataError, match=r"x\.jsonl:1: invalid JSON"):
+        project_data.load(tmp_path / "x.jsonl")
+    with pytest.raises(FileNotFoundError, match="project data not found"):
+        project_data.load(tmp_path / "missing")

@@ -1,0 +1,1 @@
+"""Training code for tierrouter: data loaders, feature fitting and model export."""

@@ -1,0 +1,142 @@
+"""Loaders for the public benchmark sets and the project's own labelled data.
+
+Each public set has one module with ``load(path) -> list[Example]`` that reads the
+set's layout from any folder; :data:`SOURCES` records, per set, the loader, the
+folder name in the shared layout, the licence and its *use*. The licence rule lives in
+``use``: only "train" rows may be fitted on (the bundled model ships), "eval" rows may
+only be measured on. ``routellm_outcomes`` is "mixed": its rows carry their own ``use``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.examples import Example
+from training.sources import (
+    alpaca_eval,
+    arena_hard,
+    gsm8k,
+    humaneval,
+    math_hendrycks,
+    mbppplus,
+    mgsm,
+    mtbench_zh,
+    natural_instructions,
+    routellm_outcomes,
+    routerbench,
+    self_instruct,
+    vicuna_bench,
+    wizardlm,
+)
+
+__all__ = [
+    "ENV_VAR",
+    "SOURCES",
+    "SourceSpec",
+    "default_shared_root",
+    "load_all",
+    "load_source",
+]
+
+ENV_VAR = "TIERROUTER_DATASETS"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    loader: Callable[[Path], list[Example]]
+    folder: str
+    use: str  # "train", "eval" or "mixed" (rows decide)
+    licence: str
+
+
+SOURCES: dict[str, SourceSpec] = {
+    spec.name: spec
+    for spec in (
+        SourceSpec("math_hendrycks", math_hendrycks.load, "math_hendrycks", "train", "MIT"),
+        SourceSpec("humaneval", humaneval.load, "humaneval", "train", "MIT"),
+        SourceSpec(
+            "self_instruct",
+            self_instruct.load,
+            "self_instruct_user_oriented",
+            "train",
+            "Apache-2.0",
+        ),
+        SourceSpec("vicuna_bench", vicuna_bench.load, "vicuna_bench", "train", "Apache-2.0"),
+        SourceSpec(
+            "arena_hard",
+            arena_hard.load,
+            "arena_hard_proto_2023",
+            "train",
+            "Apache-2.0 (repo); Arena prompts CC-BY",
+        ),
+        SourceSpec(
+            "routellm_outcomes", routellm_outcomes.load, "routellm_outcomes", "mixed", "Apache-2.0"
+        ),
+        SourceSpec("gsm8k", gsm8k.load, "gsm8k_test", "eval", "MIT (eval by project rule)"),
+        SourceSpec("mgsm", mgsm.load, "mgsm", "eval", "CC-BY-4.0 (GSM8K items: eval)"),
+        SourceSpec(
+            "natural_instructions",
+            natural_instructions.load,
+            "natural_instructions_sample",
+            "eval",
+            "unverified",
+        ),
+        SourceSpec("mtbench_zh", mtbench_zh.load, "mtbench_zh_ziya", "eval", "unverified"),
+        SourceSpec("wizardlm", wizardlm.load, "wizardlm_testset", "eval", "CC-BY-NC-4.0"),
+        SourceSpec("alpaca_eval", alpaca_eval.load, "alpaca_eval_805", "eval", "CC-BY-NC-4.0"),
+        SourceSpec("mbppplus", mbppplus.load, "mbppplus", "eval", "CC-BY-NC-4.0 (as shipped)"),
+        SourceSpec(
+            "routerbench",
+            routerbench.load,
+            "routerbench_subset",
+            "eval",
+            "unverified (no licence file)",
+        ),
+    )
+}
+
+
+def default_shared_root() -> Path:
+    """``$TIERROUTER_DATASETS``, else ``<repo>/../shared/datasets`` (where CI keeps them)."""
+    env = os.environ.get(ENV_VAR)
+    root = Path(env) if env else REPO_ROOT.parent / "shared" / "datasets"
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"public datasets folder not found: {root} "
+            f"(set {ENV_VAR} to the folder that holds math_hendrycks/, gsm8k_test/, ...)"
+        )
+    return root
+
+
+def load_source(name: str, root: Path | str | None = None) -> list[Example]:
+    """Load one registered set from ``root`` (default: :func:`default_shared_root`)."""
+    if name not in SOURCES:
+        raise KeyError(f"unknown source {name!r}; known: {', '.join(SOURCES)}")
+    spec = SOURCES[name]
+    folder = Path(root) if root is not None else default_shared_root()
+    path = folder / spec.folder
+    if not path.is_dir():
+        raise FileNotFoundError(f"{name}: folder not found: {path} (root from {ENV_VAR}?)")
+    return spec.loader(path)
+
+
+def load_all(root: Path | str | None = None, use: str | None = None) -> list[Example]:
+    """Every registered set; with ``use`` only rows of that use (``"train"`` or ``"eval"``).
+
+    Sets whose declared use cannot contribute are not even read, so
+    ``load_all(use="train")`` never touches the eval-only files.
+    """
+    if use not in (None, "train", "eval"):
+        raise ValueError(f"use must be None, 'train' or 'eval', got {use!r}")
+    folder = Path(root) if root is not None else default_shared_root()
+    out: list[Example] = []
+    for name, spec in SOURCES.items():
+        if use is not None and spec.use not in (use, "mixed"):
+            continue
+        out += [ex for ex in load_source(name, folder) if use is None or ex.use == use]
+    return out
