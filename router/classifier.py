@@ -52,7 +52,11 @@ class Classifier:
         languages = language_config()
         self.extractor = FeatureExtractor(
             KeywordIndex(tables),
-            LanguageDetector(languages["stopwords"], default=languages.get("default", "en")),
+            LanguageDetector(
+                languages["stopwords"],
+                default=languages.get("default", "en"),
+                letters=languages.get("letters"),
+            ),
             config,
         )
         self.rules = RuleScorer(config)

@@ -35,6 +35,11 @@ _CJK_SCRIPTS = frozenset({"ja", "zh", "ko"})
 # A CJK character carries about as much as a short Latin word, so one counts
 # as several Latin letters when deciding which script dominates.
 _CJK_WEIGHT = 3
+# A lead-in instruction ends at the first newline or colon within this many
+# characters, and must be at least this long to decide alone.
+_LEAD_IN_END = re.compile(r"[\n:：]")
+_LEAD_IN_CHARS = 160
+_MIN_LEAD_IN = 2
 # How much of a text is enough to tell its language.
 _SAMPLE = 300
 
@@ -44,10 +49,17 @@ class LanguageDetector:
 
     Args:
         stopwords: language code -> its commonest function words.
+        letters: language code -> letters only that language uses among the
+            Latin-script ones (each present adds two votes).
         default: the answer when nothing votes (short ASCII text is usually English).
     """
 
-    def __init__(self, stopwords: Mapping[str, Iterable[str]], default: str = "en") -> None:
+    def __init__(
+        self,
+        stopwords: Mapping[str, Iterable[str]],
+        default: str = "en",
+        letters: Mapping[str, str] | None = None,
+    ) -> None:
         self._votes: dict[str, tuple[str, ...]] = {}
         for lang, words in stopwords.items():
             for word in words:
@@ -55,6 +67,7 @@ class LanguageDetector:
                 self._votes[key] = (*self._votes.get(key, ()), lang)
         self._vote_words = frozenset(self._votes)
         self._default = default
+        self._letters = tuple((lang, frozenset(chars)) for lang, chars in (letters or {}).items())
 
     def detect(self, text: str, words: Iterable[str] = ()) -> str:
         """Return the language code of ``text``.
@@ -64,6 +77,17 @@ class LanguageDetector:
         Each function word votes once, however often it occurs.
         """
         head = text[:_SAMPLE]
+        # A lead-in such as "翻译成中文：" or "Translate into German:" is the
+        # instruction, and the passage after it may be in any language: the
+        # lead-in decides when it can.
+        cut = _LEAD_IN_END.search(head, 0, _LEAD_IN_CHARS)
+        if cut is not None and cut.start() >= _MIN_LEAD_IN:
+            found = self._by_script(head[: cut.start()], ())
+            if found is not None:
+                return found
+        return self._by_script(head, words) or self._default
+
+    def _by_script(self, head: str, words: Iterable[str]) -> str | None:
         if head.isascii():
             return self._latin(words, head)
         sizes = [0] * (len(_SCRIPTS) + 1)
@@ -89,12 +113,18 @@ class LanguageDetector:
             return "fa"
         return script
 
-    def _latin(self, words: Iterable[str], head: str) -> str:
+    def _latin(self, words: Iterable[str], head: str) -> str | None:
+        """The Latin-script language with most function-word votes; None if nothing votes."""
         tally: dict[str, int] = {}
         seen = frozenset(words) if words else frozenset(re.findall(r"[^\W\d_]+", head.lower()))
         for word in seen & self._vote_words:
             for lang in self._votes[word]:
                 tally[lang] = tally.get(lang, 0) + 1
+        if not head.isascii():
+            present = frozenset(head.lower())
+            for lang, chars in self._letters:
+                if not present.isdisjoint(chars):
+                    tally[lang] = tally.get(lang, 0) + 2
         if not tally:
-            return self._default
+            return None
         return max(tally.items(), key=lambda item: (item[1], item[0] == self._default))[0]

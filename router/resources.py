@@ -58,4 +58,11 @@ def language_config(path: Path = DATA_DIR / "languages.yaml") -> dict[str, Any]:
     config = load_yaml(path)
     if not isinstance(config, dict) or not isinstance(config.get("stopwords"), dict):
         raise ConfigError(f"{path}: expected 'stopwords: {{lang: [words]}}'")
+    for lang, words in config["stopwords"].items():
+        bad = [w for w in words if not isinstance(w, str)]
+        if bad:
+            # YAML reads bare no/on/yes as booleans: the fix is to quote them.
+            raise ConfigError(
+                f"{path}: stopwords.{lang} has non-string entries {bad!r}; quote them"
+            )
     return config
