@@ -17,7 +17,7 @@ from router.language import LanguageDetector
 from router.resources import language_config, load_keyword_tables, scoring_config
 from router.rules import RuleScorer, TierResult
 from router.text import KeywordIndex
-from router.types import TIERS, Decision, Task, Tier, tier_band
+from router.types import TIERS, Contributions, Decision, Task, Tier, tier_band
 
 if TYPE_CHECKING:
     from router.model import ModelArtifact
@@ -97,15 +97,14 @@ class Classifier:
     ) -> Decision:
         prompt = read_prompt(messages, tools=tools, response_format=response_format)
         ex = self.extractor.extract(prompt)
-        rules = self.rules.tier(ex)
         warnings: list[str] = []
         if prompt.has_images or prompt.has_audio:
             warnings.append("image or audio parts were noted but not scored")
         if self.model is None:
             if self.model_warning:
                 warnings.append(self.model_warning)
-            return self._rules_decision(ex, rules, warnings)
-        return self._model_decision(ex, rules, self.model, warnings)
+            return self._rules_decision(ex, self.rules.tier(ex), warnings)
+        return self._model_decision(ex, self.model, warnings)
 
     def _rules_decision(
         self, ex: Extraction, rules: TierResult, warnings: list[str], reasons: tuple[str, ...] = ()
@@ -129,7 +128,7 @@ class Classifier:
         )
 
     def _model_decision(
-        self, ex: Extraction, rules: TierResult, model: ModelArtifact, warnings: list[str]
+        self, ex: Extraction, model: ModelArtifact, warnings: list[str]
     ) -> Decision:
         prediction = model.predict(ex)
         tier_p = prediction.tier
@@ -141,6 +140,7 @@ class Classifier:
                 f"model confidence {prediction.confidence:.2f} is below "
                 f"{self.confidence_threshold:.2f}"
             )
+            rules = self.rules.tier(ex)
             if model.low_confidence_policy == "rules":
                 return self._rules_decision(ex, rules, warnings, (f"{note}: rules decide",))
             _, rule_tasks = self.rules.task(ex.values)
@@ -175,8 +175,9 @@ class Classifier:
             confidence=round(min(max(tier_p.values()), max(task_p.values())), 4),
             language=ex.language,
             source=source,
-            features=rules.contributions,
-            reasons=(*reasons, *rules.reasons),
+            # Each signal's share of the chosen tier's logit under the model.
+            features=Contributions(ex.values, model.signal_weights[tier.value]),
+            reasons=tuple(reasons),
             warnings=tuple(warnings),
             estimated_tokens=ex.tokens,
             has_tools=ex.prompt.has_tools,

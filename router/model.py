@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router.errors import ModelArtifactError
-from router.features import SIGNAL_NAMES, Extraction
+from router.features import FEATURE_NAMES, SIGNAL_NAMES, Extraction
 from router.types import TASKS, TIERS
 
 if TYPE_CHECKING:
@@ -121,6 +121,7 @@ class Featurizer:
         self._words = frozenset(self._word_index)
         self._lang_offset = len(layout.signals) + len(FLAG_NAMES)
         self._len_offset = self._lang_offset + len(layout.languages)
+        self._words_offset = layout.dense_size
 
     def dense(self, ex: Extraction) -> list[float]:
         values = ex.values
@@ -143,6 +144,41 @@ class Featurizer:
     def word_indices(self, ex: Extraction) -> list[int]:
         index = self._word_index
         return sorted(index[w] for w in ex.words & self._words)
+
+    def sparse(self, ex: Extraction) -> tuple[list[int], list[float]]:
+        """The non-zero columns of the full vector and their values.
+
+        A prompt sets a handful of signals, one language, one length bucket and
+        a few vocabulary words; scoring only those is several times cheaper
+        than a dense product over every column.
+        """
+        values = ex.values
+        cols: list[int] = []
+        vals: list[float] = []
+        for i, name in enumerate(self._signals):
+            v = values[name]
+            if v:
+                cols.append(i)
+                vals.append(v)
+        prompt = ex.prompt
+        flags = (prompt.has_tools, prompt.has_images, prompt.wants_structured, prompt.turns > 1)
+        for i, flag in enumerate(flags, start=len(self._signals)):
+            if flag:
+                cols.append(i)
+                vals.append(1.0)
+        lang = self._lang_index.get(ex.language)
+        if lang is not None:
+            cols.append(self._lang_offset + lang)
+            vals.append(1.0)
+        tokens = ex.tokens
+        cols.append(self._len_offset + sum([tokens >= edge for edge in self._edges]))
+        vals.append(1.0)
+        offset = self._words_offset
+        index = self._word_index
+        words = [offset + index[w] for w in ex.words & self._words]
+        cols += words
+        vals += [1.0] * len(words)
+        return cols, vals
 
 
 # Not frozen: this record is built on every decision, and a frozen
@@ -174,16 +210,23 @@ class ModelArtifact:
         self.featurizer = Featurizer(self.layout)
         self.task_classes: tuple[str, ...] = tuple(meta["heads"]["task"]["classes"])
         self.tier_classes: tuple[str, ...] = tuple(meta["heads"]["tier"]["classes"])
-        dense = self.layout.dense_size
-        # Split each head into its dense block and its vocabulary block so a
-        # prediction is one small matrix-vector product plus a gather over the
-        # few words present.
-        self._task_dense = np.ascontiguousarray(arrays["task_coef"][:, :dense].T)
-        self._task_words = np.ascontiguousarray(arrays["task_coef"][:, dense:].T)
-        self._task_bias = np.asarray(arrays["task_intercept"], dtype=np.float64)
-        self._tier_dense = np.ascontiguousarray(arrays["tier_coef"][:, :dense].T)
-        self._tier_words = np.ascontiguousarray(arrays["tier_coef"][:, dense:].T)
-        self._tier_bias = np.asarray(arrays["tier_intercept"], dtype=np.float64)
+        # Both heads side by side, one row per input column: a prediction is
+        # one gather of the prompt's non-zero columns and one small product.
+        self._weights = np.ascontiguousarray(
+            np.concatenate([arrays["task_coef"], arrays["tier_coef"]], axis=0).T
+        )
+        self._bias = np.concatenate([arrays["task_intercept"], arrays["tier_intercept"]])
+        self._bias_list: list[float] = self._bias.tolist()
+        self._n_task = len(self.task_classes)
+        tier_coef = arrays["tier_coef"]
+        self.signal_weights: dict[str, dict[str, float]] = {
+            tier: {
+                name: float(tier_coef[row, col])
+                for col, name in enumerate(self.layout.signals)
+                if name in FEATURE_NAMES
+            }
+            for row, tier in enumerate(self.tier_classes)
+        }
         self.version: str = str(meta.get("version", "unversioned"))
         policy = meta.get("low_confidence", {})
         self.confidence_threshold = float(policy.get("threshold", 0.0))
@@ -192,15 +235,11 @@ class ModelArtifact:
     def predict(self, ex: Extraction) -> Prediction:
         import numpy as np
 
-        dense = np.asarray(self.featurizer.dense(ex), dtype=np.float64)
-        words = self.featurizer.word_indices(ex)
-        task_logits = dense @ self._task_dense + self._task_bias
-        tier_logits = dense @ self._tier_dense + self._tier_bias
-        if words:
-            task_logits += self._task_words[words].sum(axis=0)
-            tier_logits += self._tier_words[words].sum(axis=0)
-        task = _softmax(task_logits.tolist())
-        tier = _softmax(tier_logits.tolist())
+        cols, vals = self.featurizer.sparse(ex)
+        logits = (np.asarray(vals) @ self._weights[cols] + self._bias).tolist()
+        n = self._n_task
+        task = _softmax(logits[:n])
+        tier = _softmax(logits[n:])
         return Prediction(
             task=dict(zip(self.task_classes, task, strict=True)),
             tier=dict(zip(self.tier_classes, tier, strict=True)),
@@ -211,14 +250,13 @@ class ModelArtifact:
         self, dense: npt.NDArray[np.float64], words: Sequence[Sequence[int]]
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Batch scoring for evaluation: rows of dense features and their word indices."""
-
-        task = dense @ self._task_dense + self._task_bias
-        tier = dense @ self._tier_dense + self._tier_bias
+        size = self.layout.dense_size
+        logits = dense @ self._weights[:size] + self._bias
         for i, idx in enumerate(words):
             if len(idx):
-                task[i] += self._task_words[list(idx)].sum(axis=0)
-                tier[i] += self._tier_words[list(idx)].sum(axis=0)
-        return _softmax_rows(task), _softmax_rows(tier)
+                logits[i] += self._weights[[size + j for j in idx]].sum(axis=0)
+        n = self._n_task
+        return _softmax_rows(logits[:, :n]), _softmax_rows(logits[:, n:])
 
 
 def _softmax(logits: list[float]) -> list[float]:

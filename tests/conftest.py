@@ -13,4 +13,18 @@ pytest_plugins = ["conftest_providers"]
 @pytest.fixture(scope="session")
 def rules_router() -> Router:
     """A router that decides with the hand-weighted rules only."""
+    return Router(model=False)
+
+
+@pytest.fixture(scope="session")
+def default_router() -> Router:
+    """A router as a user gets it: the bundled model, rules as fallback."""
     return Router()
+
+
+@pytest.fixture(scope="session", params=["rules", "model"])
+def any_router(
+    request: pytest.FixtureRequest, rules_router: Router, default_router: Router
+) -> Router:
+    """Each decision source in turn, for behaviour both must show."""
+    return rules_router if request.param == "rules" else default_router
