@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from router.cli import classify as _classify
+from router.cli import evaluate as _evaluate
+from router.cli import train as _train
 
 app = typer.Typer(
     name="tierrouter",
@@ -36,3 +38,5 @@ def _root(
 
 
 _classify.register(app)
+_train.register(app)
+_evaluate.register(app)

@@ -1,0 +1,170 @@
+"""Examples -> model input, through the router's own extractor.
+
+Training must read a prompt exactly as the router does at run time, so every row
+goes through :func:`router.inputs.read_prompt`, the router's
+:class:`~router.features.FeatureExtractor` and :class:`router.model.Featurizer`;
+nothing here re-implements a feature. What lives here is only what training
+adds: the vocabulary choice and the sparse matrix the estimators fit on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from router.features import SIGNAL_NAMES, Extraction, FeatureExtractor
+from router.inputs import read_prompt
+from router.model import FLAG_NAMES, FeatureLayout, Featurizer
+from training.examples import Example
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp  # type: ignore[import-untyped]
+
+__all__ = [
+    "DEFAULT_LANGUAGES",
+    "DEFAULT_LENGTH_EDGES",
+    "FeatureGroups",
+    "Rows",
+    "build_vocabulary",
+    "default_extractor",
+    "extract",
+    "make_layout",
+    "matrix",
+]
+
+# The languages the detector names (router/data/languages) plus "und" for empty text.
+DEFAULT_LANGUAGES: tuple[str, ...] = (
+    "en", "zh", "ja", "ko", "ru", "de", "fr", "es", "pt", "it", "nl", "ar", "und",
+)  # fmt: skip
+# Estimated-token edges: one-liners, questions, paragraphs, pages, documents.
+DEFAULT_LENGTH_EDGES: tuple[float, ...] = (16, 32, 64, 128, 256, 512, 1024, 4096)
+# Numbers, single letters and pure punctuation say nothing about a prompt's kind
+# that the length and math signals do not, and they churn between datasets.
+_NOISE_WORD = re.compile(r"^(?:\d[\d.,]*|.|_+)$")
+
+
+def default_extractor() -> FeatureExtractor:
+    """The bundled rules' extractor: the one ``Router()`` uses."""
+    from router.router import Router
+
+    return Router(model=False).extractor
+
+
+def extract(examples: Iterable[Example], extractor: FeatureExtractor) -> list[Extraction]:
+    """Read each example the way ``Router.classify`` reads a request."""
+    out: list[Extraction] = []
+    for ex in examples:
+        value: Any = ex.messages if ex.messages is not None else ex.text
+        out.append(extractor.extract(read_prompt(value)))
+    return out
+
+
+def build_vocabulary(
+    extractions: Sequence[Extraction], *, min_df: int = 3, max_size: int = 3000
+) -> tuple[str, ...]:
+    """The ``max_size`` most frequent words seen in at least ``min_df`` training rows.
+
+    Document frequency, not a label-aware score: the vocabulary is chosen before any
+    split is looked at, so it cannot leak validation labels. Ties break alphabetically
+    so the choice is deterministic.
+    """
+    df: Counter[str] = Counter()
+    for ex in extractions:
+        df.update(w for w in ex.words if len(w) <= 40 and not _NOISE_WORD.match(w))
+    ranked = sorted((w for w, n in df.items() if n >= min_df), key=lambda w: (-df[w], w))
+    return tuple(sorted(ranked[:max_size]))
+
+
+def make_layout(
+    vocabulary: Sequence[str],
+    *,
+    languages: Sequence[str] = DEFAULT_LANGUAGES,
+    length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
+) -> FeatureLayout:
+    return FeatureLayout(
+        signals=SIGNAL_NAMES,
+        languages=tuple(languages),
+        length_edges=tuple(float(e) for e in length_edges),
+        vocabulary=tuple(vocabulary),
+    )
+
+
+@dataclass(frozen=True)
+class FeatureGroups:
+    """Which column groups a candidate model may use (the rest are zeroed, not removed).
+
+    Zeroing keeps every candidate on the one artifact layout, so the ablation on
+    validation and the exported model share column indices.
+    """
+
+    languages: bool = True
+    length_buckets: bool = True
+    vocabulary: bool = True
+
+    def label(self) -> str:
+        off = [
+            name
+            for name, on in (
+                ("languages", self.languages),
+                ("length_buckets", self.length_buckets),
+                ("vocabulary", self.vocabulary),
+            )
+            if not on
+        ]
+        return "all" if not off else "without " + ", ".join(off)
+
+
+@dataclass
+class Rows:
+    """Featurised rows: the dense block and each row's vocabulary indices."""
+
+    dense: np.ndarray[Any, np.dtype[np.float64]]
+    words: list[list[int]]
+    layout: FeatureLayout
+
+    @classmethod
+    def build(cls, extractions: Sequence[Extraction], layout: FeatureLayout) -> Rows:
+        featurizer = Featurizer(layout)
+        dense = np.asarray([featurizer.dense(ex) for ex in extractions], dtype=np.float64)
+        dense = dense.reshape(len(extractions), layout.dense_size)
+        return cls(dense, [featurizer.word_indices(ex) for ex in extractions], layout)
+
+    def take(self, index: Sequence[int] | np.ndarray[Any, Any]) -> Rows:
+        idx = np.asarray(index, dtype=np.int64)
+        return Rows(self.dense[idx], [self.words[i] for i in idx.tolist()], self.layout)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def matrix(rows: Rows, groups: FeatureGroups = FeatureGroups()) -> sp.csr_matrix:
+    """The CSR design matrix ``[dense | vocabulary presence]`` in layout column order."""
+    import scipy.sparse as sp
+
+    layout = rows.layout
+    dense = rows.dense.copy()
+    lang_start = len(layout.signals) + len(FLAG_NAMES)
+    len_start = lang_start + len(layout.languages)
+    if not groups.languages:
+        dense[:, lang_start:len_start] = 0.0
+    if not groups.length_buckets:
+        dense[:, len_start : layout.dense_size] = 0.0
+    left = sp.csr_matrix(dense)
+    n = len(rows)
+    if groups.vocabulary:
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum([len(w) for w in rows.words])
+        flat = [i for w in rows.words for i in w]
+        indices = np.asarray(flat, dtype=np.int64)
+    else:
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        indices = np.zeros(0, dtype=np.int64)
+    right = sp.csr_matrix(
+        (np.ones(len(indices)), indices, indptr), shape=(n, len(layout.vocabulary))
+    )
+    return sp.hstack([left, right], format="csr")
