@@ -50,8 +50,9 @@ class Classifier:
         config = scoring_config(Path(scoring_path)) if scoring_path else scoring_config()
         tables = load_keyword_tables(Path(keywords_dir)) if keywords_dir else load_keyword_tables()
         languages = language_config()
+        common = [w for words in languages["stopwords"].values() for w in words]
         self.extractor = FeatureExtractor(
-            KeywordIndex(tables),
+            KeywordIndex(tables, common_words=common),
             LanguageDetector(
                 languages["stopwords"],
                 default=languages.get("default", "en"),

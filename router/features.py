@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,7 +239,7 @@ class Extraction:
     """All signals of one request, with what triggered them."""
 
     values: dict[str, float]
-    hits: dict[str, tuple[str, ...]]
+    hits: Mapping[str, Sequence[str]]
     words: frozenset[str]
     language: str
     tokens: int
@@ -295,7 +295,7 @@ class FeatureExtractor:
     def extract(self, prompt: Prompt) -> Extraction:
         ev, sampled = self.evidence(prompt.text)
         values = self._values(ev)
-        hits = dict(ev.scan.hits)
+        hits = ev.scan.hits
         tokens = ev.tokens
         if prompt.context:
             ctx, _ = self.evidence(prompt.context)

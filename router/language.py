@@ -66,6 +66,9 @@ class LanguageDetector:
                 key = word.lower()
                 self._votes[key] = (*self._votes.get(key, ()), lang)
         self._vote_words = frozenset(self._votes)
+        # Ties go to the language listed first, not to set iteration order,
+        # which changes from one process to the next.
+        self._rank = {lang: i for i, lang in enumerate(stopwords)}
         self._default = default
         self._letters = tuple((lang, frozenset(chars)) for lang, chars in (letters or {}).items())
 
@@ -127,4 +130,5 @@ class LanguageDetector:
                     tally[lang] = tally.get(lang, 0) + 2
         if not tally:
             return None
-        return max(tally.items(), key=lambda item: (item[1], item[0] == self._default))[0]
+        rank = self._rank
+        return max(tally.items(), key=lambda item: (item[1], -rank.get(item[0], len(rank))))[0]

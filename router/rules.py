@@ -105,7 +105,8 @@ class RuleScorer:
         reasoning_hits = len(hits.get("reasoning", ())) + len(proof_hits)
         if len(proof_hits) >= self._min_proof:
             floor = Tier.REASONING.rank
-            reasons.append(f"asks for a proof ({', '.join(proof_hits[:3])}) -> REASONING")
+            shown = ", ".join(sorted(proof_hits)[:3])
+            reasons.append(f"asks for a proof ({shown}) -> REASONING")
         elif reasoning_hits >= self._min_reasoning:
             floor = Tier.REASONING.rank
             reasons.append(f"{reasoning_hits} reasoning markers -> REASONING")

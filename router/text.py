@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -97,7 +97,7 @@ def tokenize(lowered: str) -> list[str]:
 class Scan:
     """Which keywords of each category a text contains (each counted once)."""
 
-    hits: Mapping[str, tuple[str, ...]]
+    hits: Mapping[str, Sequence[str]]
     words: frozenset[str]
     run_chars: int = 0  # characters in scripts written without spaces
 
@@ -112,9 +112,13 @@ class KeywordIndex:
         tables: category -> keywords. A keyword may be a word, a phrase of
             several words ("step by step"; hyphens and spaces alike), or text in a
             substring script ("证明", "증명").
+        common_words: function words ("the", "what"); a phrase is never keyed
+            on one of them when it has another word, since they occur everywhere.
     """
 
-    def __init__(self, tables: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self, tables: Mapping[str, Iterable[str]], common_words: Iterable[str] = ()
+    ) -> None:
         words: dict[str, set[str]] = {}
         phrases: dict[str, set[str]] = {}
         substrings: dict[str, set[str]] = {}
@@ -134,11 +138,13 @@ class KeywordIndex:
                     phrases.setdefault(" ".join(tokens), set()).add(category)
         self._words = {k: tuple(sorted(v)) for k, v in words.items()}
         self._word_set = frozenset(self._words)
-        # A phrase is looked for only when its longest (rarest-looking) word is
-        # present, so most phrases cost nothing on most prompts.
+        # A phrase is looked for only when its rarest-looking word (not a
+        # function word, then the longest) is present, so most phrases cost
+        # nothing on most prompts. Stored padded, ready for a substring test.
+        common = frozenset(w.lower() for w in common_words)
         self._phrases = _group_by(
-            ((p, tuple(sorted(c))) for p, c in phrases.items()),
-            key=lambda p: max(p.split(" "), key=len),
+            ((f" {p} ", tuple(sorted(c))) for p, c in phrases.items()),
+            key=lambda p: max(p.split(), key=lambda w: (w not in common, len(w))),
         )
         self._phrase_keys = frozenset(self._phrases)
         # Likewise a substring keyword is tried only when its least shared
@@ -166,9 +172,9 @@ class KeywordIndex:
             padded = f" {' '.join(words)} "
             for key in keys:
                 for phrase, categories in self._phrases[key]:
-                    if f" {phrase} " in padded:
+                    if phrase in padded:
                         for category in categories:
-                            found.setdefault(category, []).append(phrase)
+                            found.setdefault(category, []).append(phrase[1:-1])
         run_chars = 0
         if not lowered.isascii() and _HAS_SUBSTRING_SCRIPT.search(lowered):
             runs = "\n".join(_RUN_RE.findall(lowered))
@@ -179,9 +185,7 @@ class KeywordIndex:
                         if keyword in runs:
                             for category in categories:
                                 found.setdefault(category, []).append(keyword)
-        return Scan(
-            hits={k: tuple(v) for k, v in found.items()}, words=distinct, run_chars=run_chars
-        )
+        return Scan(hits=found, words=distinct, run_chars=run_chars)
 
 
 def _word_forms(word: str) -> tuple[str, ...]:
