@@ -8,6 +8,7 @@ import typer
 
 from router.cli import classify as _classify
 from router.cli import evaluate as _evaluate
+from router.cli import serve as _serve
 from router.cli import train as _train
 
 app = typer.Typer(
@@ -40,3 +41,4 @@ def _root(
 _classify.register(app)
 _train.register(app)
 _evaluate.register(app)
+_serve.register(app)

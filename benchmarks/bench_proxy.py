@@ -1,0 +1,371 @@
+"""Bounded load run of ``tierrouter serve`` against an upstream that answers instantly.
+
+Loopback only. For each concurrency level a fixed number of requests (capped by
+a time budget) goes once straight to the fake upstream and once through the
+proxy; the difference of the latency percentiles is what the proxy adds.
+Throughput is measured with 1 and 2 proxy workers; memory is the proxy's RSS
+(all worker processes) before and after the run.
+
+    python benchmarks/bench_proxy.py                   # writes benchmarks/bench_proxy_results.md
+    python benchmarks/bench_proxy.py --requests 500 --out -
+
+The load generator speaks raw HTTP/1.1 over keep-alive asyncio streams so the
+client costs as little as possible; it, the proxy and the upstream share the
+machine's cores, which is the setting the targets are stated for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROMPT = {
+    "model": "auto",
+    "messages": [{"role": "user", "content": "What is the capital of France?"}],
+}
+REPLY = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "gpt-5-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Paris."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 14, "completion_tokens": 2, "total_tokens": 16},
+    }
+).encode()
+
+
+# ---- the instant upstream (runs in its own process) ----------------------------------------
+
+
+class _Upstream(asyncio.Protocol):
+    """Answers every request with the same completion, as fast as asyncio allows."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.buffer = b""
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].lower()
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            total = head_end + 4 + length
+            if len(self.buffer) < total:
+                return
+            self.buffer = self.buffer[total:]
+            self.transport.write(  # type: ignore[attr-defined]
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                + str(len(REPLY)).encode()
+                + b"\r\n\r\n"
+                + REPLY
+            )
+
+
+def run_upstream(port: int) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_Upstream, "127.0.0.1", port, backlog=1024)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+# ---- the load generator ---------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    latencies: list[float]
+    seconds: float
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        data = sorted(self.latencies)
+        return data[min(len(data) - 1, int(q * len(data)))] * 1000 if data else float("nan")
+
+
+def _request(path: str, port: int, headers: dict[str, str]) -> bytes:
+    body = json.dumps(PROMPT).encode()
+    lines = [f"POST {path} HTTP/1.1", f"host: 127.0.0.1:{port}", "content-type: application/json"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    lines.append(f"content-length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def _worker(
+    port: int, request: bytes, budget: list[int], deadline: float, out: Result
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        while budget[0] > 0 and time.perf_counter() < deadline:
+            budget[0] -= 1
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.lower().split(b"\r\n"):
+                if line.startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            if status == 200:
+                out.latencies.append(time.perf_counter() - started)
+            else:
+                out.errors += 1
+    finally:
+        writer.close()
+
+
+async def load(
+    port: int, path: str, headers: dict[str, str], concurrency: int, requests: int, seconds: float
+) -> Result:
+    request = _request(path, port, headers)
+    # Warm up connections, caches and the router's classifier first.
+    warm = Result([], 0.0, 0)
+    await asyncio.gather(
+        *(_worker(port, request, [20], time.perf_counter() + 5, warm) for _ in range(concurrency))
+    )
+    out = Result([], 0.0, 0)
+    budget = [requests]
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(
+        *(_worker(port, request, budget, deadline, out) for _ in range(concurrency))
+    )
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+# ---- processes ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20.0) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def rss_mb(pid: int) -> float:
+    """RSS of a process and all its descendants, in MB (Linux /proc)."""
+    total = 0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            with open(f"/proc/{current}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            with open(f"/proc/{current}/task/{current}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+def start_proxy(
+    upstream: int, workers: int, config_dir: Path, extra_path: str = ""
+) -> tuple[subprocess.Popen[bytes], int, float]:
+    port = free_port()
+    config = config_dir / f"bench-{workers}.yaml"
+    config.write_text(
+        "keys:\n  openai: sk-bench-not-a-real-key\n"
+        f"providers:\n  openai:\n    base_url: http://127.0.0.1:{upstream}/v1\n"
+        "proxy:\n  max_concurrency: 1024\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    # uvicorn picks httptools and uvloop by itself when they can be imported.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), extra_path) if p)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from router.cli import main; main()",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # the access log still gets written, as in production
+    )
+    wait_port(port)
+    return proc, port, time.perf_counter() - started
+
+
+# ---- the run --------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
+    parser.add_argument("--seconds", type=float, default=15.0, help="time cap per measurement")
+    parser.add_argument("--levels", default="1,8,32", help="concurrency levels")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "bench_proxy_results.md"))
+    parser.add_argument(
+        "--extra-path",
+        default="",
+        help="a folder added to the proxy's PYTHONPATH, e.g. one holding httptools and uvloop",
+    )
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+
+    upstream_port = free_port()
+    upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(upstream_port)])
+    wait_port(upstream_port)
+    rows: list[str] = []
+    tp_rows: list[str] = []
+    mem_rows: list[str] = []
+    auth = {"authorization": "Bearer unused"}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for workers in (1, 2):
+                proc, port, startup = start_proxy(
+                    upstream_port, workers, Path(tmp), args.extra_path
+                )
+                try:
+                    rss_before = rss_mb(proc.pid)
+                    for c in levels if workers == 1 else [max(levels)]:
+                        direct = asyncio.run(
+                            load(
+                                upstream_port,
+                                "/v1/chat/completions",
+                                {},
+                                c,
+                                args.requests,
+                                args.seconds,
+                            )
+                        )
+                        proxied = asyncio.run(
+                            load(port, "/v1/chat/completions", auth, c, args.requests, args.seconds)
+                        )
+                        p50 = proxied.pct(0.50) - direct.pct(0.50)
+                        p99 = proxied.pct(0.99) - direct.pct(0.99)
+                        if workers == 1:
+                            rows.append(
+                                f"| {c} | {direct.pct(0.5):.2f} / {direct.pct(0.99):.2f} "
+                                f"| {proxied.pct(0.5):.2f} / {proxied.pct(0.99):.2f} "
+                                f"| **{p50:.2f}** | **{p99:.2f}** | {direct.rps:,.0f} "
+                                f"| {proxied.rps:,.0f} | {proxied.errors} |"
+                            )
+                        tp_rows.append(
+                            f"| {workers} | {c} | {len(proxied.latencies)} | {proxied.rps:,.0f} "
+                            f"| {proxied.pct(0.5):.2f} | {proxied.pct(0.99):.2f} "
+                            f"| {proxied.errors} |"
+                        )
+                        print(
+                            f"workers={workers} c={c}: direct p50 {direct.pct(0.5):.2f} ms, "
+                            f"proxy p50 {proxied.pct(0.5):.2f} p99 {proxied.pct(0.99):.2f} ms, "
+                            f"{proxied.rps:,.0f} req/s, errors {proxied.errors}",
+                            flush=True,
+                        )
+                    mem_rows.append(
+                        f"| {workers} | {startup:.2f} | {rss_before:.0f} | {rss_mb(proc.pid):.0f} |"
+                    )
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
+    finally:
+        upstream.terminate()
+        upstream.wait(10)
+
+    report = "\n".join(
+        [
+            "# Proxy load benchmark",
+            "",
+            f"`python benchmarks/bench_proxy.py --requests {args.requests}"
+            f" --seconds {args.seconds:g}`"
+            f" on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
+            " load generator, proxy and instant upstream all on this machine, loopback only.",
+            "HTTP server stack: "
+            + (
+                "uvicorn with httptools + uvloop"
+                if args.extra_path
+                else "uvicorn with h11 + asyncio"
+            )
+            + ".",
+            "Requests: `model=auto` chat completions (classify, plan, call, normalize) with the"
+            " access log on. Latencies in ms.",
+            "",
+            "## Added latency (1 worker)",
+            "",
+            "| clients | direct p50 / p99 | via proxy p50 / p99 | added p50 | added p99 "
+            "| direct req/s | proxy req/s | errors |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            "## Throughput",
+            "",
+            "| workers | clients | requests | req/s | p50 | p99 | errors |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            *tp_rows,
+            "",
+            "## Start-up and memory (RSS of all proxy processes, MB)",
+            "",
+            "| workers | start to listening (s) | RSS before | RSS after |",
+            "|---:|---:|---:|---:|",
+            *mem_rows,
+            "",
+        ]
+    )
+    if args.out == "-":
+        print(report)
+    else:
+        Path(args.out).write_text(report, encoding="utf-8")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--upstream":
+        run_upstream(int(sys.argv[2]))
+    else:
+        main()

@@ -1,0 +1,93 @@
+"""Anthropic's wire format: ``POST /v1/messages`` (and ``/v1/messages/count_tokens``).
+
+So that ``ANTHROPIC_BASE_URL`` clients such as Claude Code work unchanged,
+a dated Claude model name the catalog does not list (``claude-sonnet-4-5-20250929``)
+is pinned to the Anthropic provider instead of refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from router.proxy.anthropic_translate import AnthropicEncoder, to_chat_request, to_message
+from router.proxy.context import ProxyContext
+from router.proxy.errors import Wire
+from router.proxy.exchange import Exchange, json_response
+from router.proxy.headers import facts, routing_headers
+from router.proxy.models import check_model
+from router.proxy.streaming import SSEResponse
+
+__all__ = ["count_tokens", "messages"]
+
+
+def _ctx(request: Request) -> ProxyContext:
+    ctx: ProxyContext = request.app.state.proxy
+    return ctx
+
+
+def _model(ctx: ProxyContext, model: Any) -> str:
+    if isinstance(model, str) and model.startswith("claude-"):
+        catalog = ctx.router.catalog
+        if catalog.find(model) is None and "anthropic" in catalog.providers:
+            model = f"anthropic/{model}"
+    return check_model(ctx, model)
+
+
+async def messages(request: Request) -> Response:
+    ex = Exchange(_ctx(request), request, "messages", Wire.ANTHROPIC)
+    try:
+        body = await ex.read_json()
+        model = _model(ex.ctx, body.get("model"))
+        chat_messages, params = to_chat_request(body)
+        router = ex.ctx.router
+        guard = ex.enter()
+        if body.get("stream"):
+            return await _stream(ex, chat_messages, model, params)
+        reply = await guard.wait(router.achat(chat_messages, model=model, **params))
+        ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
+        ex.attempts = reply.attempts
+        out = to_message(reply)
+        out["tierrouter"] = f
+        return ex.ok(out, routing_headers(f))
+    except (Exception, asyncio.CancelledError) as exc:
+        return ex.fail(exc)
+    finally:
+        await ex.settle()
+
+
+async def _stream(
+    ex: Exchange, chat_messages: list[dict[str, Any]], model: str, params: dict[str, Any]
+) -> Response:
+    assert ex.guard is not None
+    stream = await ex.guard.wait(ex.ctx.router.achat_stream(chat_messages, model=model, **params))
+    ex.on_close(stream.aclose)
+    first = await ex.prefetch(stream, lambda chunk: True)
+    ex.facts = f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+
+    def summary() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        attempts = stream.attempts
+        return facts(stream.decision, stream.model_used, stream.cost, attempts), attempts
+
+    encoder = AnthropicEncoder(stream.decision.estimated_tokens, lambda: summary()[0])
+    return SSEResponse(ex, stream, first, encoder, routing_headers(f), summary, stream.aclose)
+
+
+async def count_tokens(request: Request) -> Response:
+    """An estimate (the router's own), for clients that size their context with it."""
+    from router.planning import estimate_tokens
+
+    ex = Exchange(_ctx(request), request, "messages.count_tokens", Wire.ANTHROPIC)
+    try:
+        body = await ex.read_json()
+        chat_messages, params = to_chat_request(body)
+        ex.status = 200
+        tokens = estimate_tokens(chat_messages, params.get("tools"))
+        return json_response(200, {"input_tokens": tokens})
+    except (Exception, asyncio.CancelledError) as exc:
+        return ex.fail(exc)
+    finally:
+        await ex.settle()

@@ -1,0 +1,73 @@
+"""``create_app(router, settings)``: the Starlette application behind ``tierrouter serve``.
+
+No middleware on purpose: every handler authenticates and bounds itself, which
+keeps each request on one task (so a disconnect can cancel it) and the added
+latency small.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from router.proxy import anthropic_routes, classify_route, health, openai_routes
+from router.proxy.context import ProxyContext
+from router.proxy.errors import ProxyError, Wire, error_body
+from router.proxy.exchange import json_response
+from router.proxy.settings import ProxySettings
+
+if TYPE_CHECKING:
+    from router.router import Router
+
+__all__ = ["create_app"]
+
+
+def create_app(router: Router, settings: ProxySettings | None = None) -> Starlette:
+    """An ASGI app serving ``router`` in the OpenAI and Anthropic wire formats."""
+    settings = settings or ProxySettings()
+    ctx = ProxyContext(router, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        router.catalog  # noqa: B018 -- build the call engine now, not on the first request
+        yield
+        await router.aclose()
+
+    routes = [
+        Route("/v1/chat/completions", openai_routes.chat_completions, methods=["POST"]),
+        Route("/v1/responses", openai_routes.responses, methods=["POST"]),
+        Route("/v1/models", openai_routes.list_models, methods=["GET"]),
+        Route("/v1/messages", anthropic_routes.messages, methods=["POST"]),
+        Route("/v1/messages/count_tokens", anthropic_routes.count_tokens, methods=["POST"]),
+        Route("/v1/classify", classify_route.classify, methods=["POST"]),
+        Route("/health", health.health, methods=["GET"]),
+        Route("/metrics", health.metrics, methods=["GET"]),
+    ]
+    # Clients that put /v1 in the base URL twice, or leave it out, still find us.
+    routes += [
+        Route(r.path.removeprefix("/v1"), r.endpoint, methods=list(r.methods or ()))
+        for r in routes[:6]
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+    )
+    app.state.proxy = ctx
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths (404) and wrong methods (405) in the caller's format."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    wire = Wire.ANTHROPIC if "/messages" in request.url.path else Wire.OPENAI
+    kind = "route_not_found" if status in (404, 405) else "invalid_request"
+    message = f"{request.method} {request.url.path} is not an endpoint of this proxy"
+    return json_response(status, error_body(ProxyError(kind, message, status=status), wire))

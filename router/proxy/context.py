@@ -1,0 +1,55 @@
+"""What every handler shares: the router, settings, auth, the gate, metrics and the access log."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from router.proxy.auth import Authenticator
+from router.proxy.limits import Gate
+from router.proxy.metrics import Metrics
+from router.proxy.settings import ProxySettings
+
+if TYPE_CHECKING:
+    from router.router import Router
+
+__all__ = ["ACCESS_LOGGER", "ProxyContext"]
+
+ACCESS_LOGGER = "tierrouter.proxy.access"
+
+
+@dataclass
+class ProxyContext:
+    router: Router
+    settings: ProxySettings
+    auth: Authenticator = field(init=False)
+    gate: Gate = field(init=False)
+    metrics: Metrics = field(default_factory=Metrics)
+    # model string -> None when valid; checked once, then served from here.
+    known_models: dict[str, None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.auth = Authenticator(self.settings.proxy_keys, self.settings.admin_key)
+        self.gate = Gate(self.settings.max_concurrency)
+        self._log = logging.getLogger(ACCESS_LOGGER)
+
+    def log_request(self, fields: dict[str, Any]) -> None:
+        """One line per request: method, path, status, timing and the routing outcome.
+
+        Never the prompt, the reply or any key: only values the proxy produced.
+        """
+        fmt = self.settings.log_format
+        if fmt == "off" or not self._log.isEnabledFor(logging.INFO):
+            return
+        if fmt == "json":
+            self._log.info(json.dumps(fields, separators=(",", ":")))
+            return
+        head = f"{fields['method']} {fields['path']} {fields['status']} {fields['ms']:.1f}ms"
+        rest = " ".join(
+            f"{k}={v}"
+            for k, v in fields.items()
+            if k not in ("method", "path", "status", "ms") and v is not None
+        )
+        self._log.info(f"{head} {rest}" if rest else head)

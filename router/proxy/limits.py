@@ -1,0 +1,144 @@
+"""Bounds on what one request may cost the server: body size, upstream time, concurrency.
+
+Concurrency is a counter, not a queue: a request over the limit is refused at
+once with 429 and Retry-After, so a burst can never pile up unbounded work or
+memory. A :class:`Guard` ties the upstream call to its client: when the client
+disconnects, or the upstream stalls past the timeout, the request's task is
+cancelled, which closes the upstream connection too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, TypeVar
+
+from router.proxy.errors import ProxyError
+
+__all__ = ["ClientGone", "Gate", "Guard", "read_body"]
+
+T = TypeVar("T")
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+
+
+class ClientGone(Exception):
+    """The client disconnected; there is nobody left to answer."""
+
+
+class Gate:
+    """At most ``limit`` upstream calls at once in this process; the rest are refused."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+
+    def try_enter(self) -> bool:
+        # The event loop is single threaded: check-and-increment cannot race.
+        if self.active >= self.limit:
+            return False
+        self.active += 1
+        return True
+
+    def leave(self) -> None:
+        self.active -= 1
+
+
+async def read_body(headers: MutableMapping[str, str] | Any, receive: Receive, limit: int) -> bytes:
+    """The request body, refusing with 413 as soon as it is known to exceed ``limit``."""
+    declared = headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise ProxyError("invalid_request", "Content-Length is not a number") from None
+        if size > limit:
+            raise _too_large(limit)
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        chunk = message.get("body", b"")
+        if chunk:
+            total += len(chunk)
+            if total > limit:  # chunked uploads declare no length: count as they arrive
+                raise _too_large(limit)
+            parts.append(chunk)
+        if not message.get("more_body", False):
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _too_large(limit: int) -> ProxyError:
+    return ProxyError(
+        "request_too_large", f"request body exceeds the proxy's limit of {limit} bytes"
+    )
+
+
+class Guard:
+    """Cancels the request's task when its client leaves or the upstream stalls.
+
+    Start it once the body has been read (``receive`` then only reports the
+    disconnect). ``arm()`` before each wait on the upstream and ``disarm()``
+    after; when a ``CancelledError`` reaches the handler, :meth:`reason_for`
+    says whether the guard caused it.
+    """
+
+    def __init__(self, receive: Receive, timeout: float) -> None:
+        self.timeout = timeout
+        self.reason: str | None = None
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._active = True
+        self._watch = self._loop.create_task(self._listen(receive))
+
+    async def _listen(self, receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self._fire("disconnect")
+                return
+
+    def _fire(self, reason: str) -> None:
+        if self._active and self.reason is None and self._task is not None:
+            self.reason = reason
+            self._task.cancel()
+
+    def arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_later(self.timeout, self._fire, "timeout")
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def wait(self, awaitable: Awaitable[T]) -> T:
+        """Await an upstream step under the timeout."""
+        self.arm()
+        try:
+            return await awaitable
+        finally:
+            self.disarm()
+
+    def close(self) -> None:
+        """Stop watching; call before the last byte goes out (uvicorn then reports a disconnect)."""
+        self._active = False
+        self.disarm()
+        self._watch.cancel()
+
+    def reason_for(self, exc: asyncio.CancelledError) -> Exception:
+        """Turn a cancellation the guard caused into ClientGone or a 504 ProxyError.
+
+        A cancellation from elsewhere (server shutdown) is re-raised unchanged.
+        """
+        if self.reason is None:
+            raise exc
+        uncancel = getattr(self._task, "uncancel", None)
+        if uncancel is not None:  # Python 3.11+: the task is no longer being cancelled
+            uncancel()
+        if self.reason == "disconnect":
+            return ClientGone()
+        return ProxyError("timeout", f"no answer from the upstream model within {self.timeout:g}s")

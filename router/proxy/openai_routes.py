@@ -1,0 +1,276 @@
+"""OpenAI's wire format: ``/v1/chat/completions``, ``/v1/responses`` and ``/v1/models``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from router.proxy.context import ProxyContext
+from router.proxy.errors import ProxyError, Wire, invalid, sse_error
+from router.proxy.exchange import Exchange, dumps, json_response
+from router.proxy.headers import facts, routing_headers, sse_comment
+from router.proxy.models import check_model, model_list
+from router.proxy.streaming import SSEResponse
+
+__all__ = ["chat_completions", "list_models", "responses"]
+
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+_NOT_FORWARDED = frozenset({"model", "messages", "stream", "stream_options"})
+# Responses fields with no meaning for a stateless router; dropped rather than
+# forwarded to providers that would reject them.
+_RESPONSES_DROPPED = frozenset(
+    {"store", "include", "truncation", "background", "prompt_cache_key", "metadata"}
+)
+_RESPONSES_STATEFUL = ("previous_response_id", "conversation", "prompt")
+
+
+def _ctx(request: Request) -> ProxyContext:
+    ctx: ProxyContext = request.app.state.proxy
+    return ctx
+
+
+def validate_messages(messages: Any) -> list[dict[str, Any]]:
+    if not isinstance(messages, list) or not messages:
+        raise invalid("messages", "expected a non-empty list of message objects")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise invalid(f"messages[{i}]", "expected an object with 'role' and 'content'")
+        role = message.get("role")
+        if role not in _ROLES:
+            raise invalid(f"messages[{i}].role", f"{role!r} is not one of {sorted(_ROLES)}")
+    return messages
+
+
+def _check_optional(body: dict[str, Any], name: str, kind: type, what: str) -> None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise invalid(name, f"expected {what}")
+
+
+async def chat_completions(request: Request) -> Response:
+    ex = Exchange(_ctx(request), request, "chat.completions", Wire.OPENAI)
+    try:
+        body = await ex.read_json()
+        messages = validate_messages(body.get("messages"))
+        model = check_model(ex.ctx, body.get("model"))
+        _check_optional(body, "tools", list, "a list of tools")
+        _check_optional(body, "response_format", dict, "an object such as {'type': 'json_object'}")
+        _check_optional(body, "stream_options", dict, "an object")
+        stream = bool(body.get("stream"))
+        params = {k: v for k, v in body.items() if k not in _NOT_FORWARDED}
+        router = ex.ctx.router
+        guard = ex.enter()
+        if stream:
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return await _stream_chat(ex, messages, model, params, include_usage)
+        reply = await guard.wait(router.achat(messages, model=model, **params))
+        ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
+        ex.attempts = reply.attempts
+        out = {
+            "id": reply.id,
+            "object": "chat.completion",
+            "created": reply.created,
+            "model": reply.model,
+            "choices": reply.choices,
+            "usage": reply.usage,
+            "tierrouter": f,
+        }
+        return ex.ok(out, routing_headers(f))
+    except (Exception, asyncio.CancelledError) as exc:
+        return ex.fail(exc)
+    finally:
+        await ex.settle()
+
+
+async def _stream_chat(
+    ex: Exchange, messages: list[dict[str, Any]], model: str, params: dict[str, Any], usage: bool
+) -> Response:
+    assert ex.guard is not None
+    stream = await ex.guard.wait(ex.ctx.router.achat_stream(messages, model=model, **params))
+    ex.on_close(stream.aclose)
+    first = await ex.prefetch(stream, lambda chunk: True)
+    # The attempt now streaming is recorded only when it ends: count it here.
+    ex.facts = f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+
+    def summary() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        attempts = stream.attempts
+        return facts(stream.decision, stream.model_used, stream.cost, attempts), attempts
+
+    encoder = ChatEncoder(usage, lambda: summary()[0])
+    return SSEResponse(ex, stream, first, encoder, routing_headers(f), summary, stream.aclose)
+
+
+class ChatEncoder:
+    """``chat.completion.chunk`` events, with the routing facts on the last chunk.
+
+    Chunks from the finish reason on are held back (they carry no text, so
+    nobody waits on them) until the stream ends and the cost is known.
+    """
+
+    def __init__(self, include_usage: bool, final_facts: Callable[[], dict[str, Any]]) -> None:
+        self.include_usage = include_usage
+        self.final_facts = final_facts
+        self.held: list[dict[str, Any]] = []
+
+    def feed(self, chunk: dict[str, Any]) -> bytes:
+        choices = chunk.get("choices")
+        if not choices and chunk.get("usage") and not self.include_usage:
+            return b""  # the router asks for usage; this client did not
+        if self.held or any(c.get("finish_reason") for c in choices or ()):
+            self.held.append(chunk)
+            return b""
+        return b"data: " + dumps(chunk) + b"\n\n"
+
+    def _flush(self) -> bytes:
+        return b"".join(b"data: " + dumps(c) + b"\n\n" for c in self.held)
+
+    def finish(self) -> bytes:
+        f = self.final_facts()
+        if self.held:
+            self.held[-1] = {**self.held[-1], "tierrouter": f}
+        return self._flush() + sse_comment(f) + b"data: [DONE]\n\n"
+
+    def fail(self, err: ProxyError) -> bytes:
+        return self._flush() + sse_error(err, Wire.OPENAI)
+
+
+# ---- Responses API -------------------------------------------------------------------
+
+
+class _Capture:
+    """Stands in for the router inside ``router.responses.Responses`` to keep the
+    chat reply or stream, whose routing facts the Responses shape does not expose."""
+
+    def __init__(self, router: Any) -> None:
+        self.router = router
+        self.bridge = None
+        self.reply: Any = None
+        self.stream: Any = None
+
+    async def achat(self, messages: Any, model: str | None = None, **params: Any) -> Any:
+        self.reply = await self.router.achat(messages, model=model, **params)
+        return self.reply
+
+    async def achat_stream(self, messages: Any, model: str | None = None, **params: Any) -> Any:
+        self.stream = await self.router.achat_stream(messages, model=model, **params)
+        return self.stream
+
+
+async def responses(request: Request) -> Response:
+    ex = Exchange(_ctx(request), request, "responses", Wire.RESPONSES)
+    try:
+        body = await ex.read_json()
+        model = check_model(ex.ctx, body.get("model"))
+        item_input = body.get("input")
+        if not isinstance(item_input, (str, list)) or not item_input:
+            raise invalid("input", "expected a non-empty string or list of input items")
+        for name in _RESPONSES_STATEFUL:
+            if body.get(name) is not None:
+                raise invalid(name, "stored responses are not supported; send the full input")
+        _check_optional(body, "tools", list, "a list of tools")
+        params = {
+            k: v
+            for k, v in body.items()
+            if k not in ("model", "input", "stream") and k not in _RESPONSES_DROPPED
+        }
+        stream = bool(body.get("stream"))
+        from router.responses import Responses
+
+        capture = _Capture(ex.ctx.router)
+        api = Responses(capture)
+        guard = ex.enter()
+        if stream:
+            return await _stream_responses(ex, api, capture, model, item_input, params)
+        out = await guard.wait(api.acreate(model=model, input=item_input, **params))
+        reply = capture.reply
+        ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
+        ex.attempts = reply.attempts
+        out.pop("router", None)
+        out.setdefault("error", None)
+        out.setdefault("incomplete_details", None)
+        out["tierrouter"] = f
+        return ex.ok(out, routing_headers(f))
+    except (Exception, asyncio.CancelledError) as exc:
+        return ex.fail(exc)
+    finally:
+        await ex.settle()
+
+
+async def _stream_responses(
+    ex: Exchange, api: Any, capture: _Capture, model: str, item_input: Any, params: Any
+) -> Response:
+    assert ex.guard is not None
+    events = await ex.guard.wait(api.acreate(model=model, input=item_input, stream=True, **params))
+    ex.on_close(events.aclose)
+    # response.created goes out before any upstream call; wait for real output.
+    first = await ex.prefetch(events, lambda e: e.get("type") != "response.created")
+    stream = capture.stream
+    ex.facts = f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+
+    def summary() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        attempts = stream.attempts
+        return facts(stream.decision, stream.model_used, stream.cost, attempts), attempts
+
+    encoder = ResponsesEncoder(lambda: summary()[0])
+    return SSEResponse(ex, events, first, encoder, routing_headers(f), summary, events.aclose)
+
+
+class ResponsesEncoder:
+    """Responses events as ``event: <type>`` / ``data: {...}`` pairs."""
+
+    def __init__(self, final_facts: Callable[[], dict[str, Any]]) -> None:
+        self.final_facts = final_facts
+
+    def feed(self, event: dict[str, Any]) -> bytes:
+        if event.get("type") == "response.completed":
+            response = dict(event["response"])
+            response.pop("router", None)
+            response["tierrouter"] = self.final_facts()
+            event = {**event, "response": response}
+        return b"event: " + str(event.get("type")).encode() + b"\ndata: " + dumps(event) + b"\n\n"
+
+    def finish(self) -> bytes:
+        return sse_comment(self.final_facts())
+
+    def fail(self, err: ProxyError) -> bytes:
+        return sse_error(err, Wire.RESPONSES)
+
+
+# ---- models --------------------------------------------------------------------------
+
+
+async def list_models(request: Request) -> Response:
+    ex = Exchange(_ctx(request), request, "models", Wire.OPENAI)
+    try:
+        ex.authenticate()
+        entries = model_list(ex.ctx)
+        if "anthropic-version" in request.headers:
+            ex.wire = Wire.ANTHROPIC  # the Anthropic SDK's models.list() shape
+            data = [
+                {"type": "model", "id": e["id"], "display_name": e["id"], "created_at": _EPOCH}
+                for e in entries
+            ]
+            body: dict[str, Any] = {
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        else:
+            body = {
+                "object": "list",
+                "data": [{"object": "model", "created": 0, **e} for e in entries],
+            }
+        ex.status = 200
+        return json_response(200, body)
+    except (Exception, asyncio.CancelledError) as exc:
+        return ex.fail(exc)
+    finally:
+        await ex.settle()
+
+
+_EPOCH = "1970-01-01T00:00:00Z"

@@ -1,0 +1,107 @@
+"""Run the proxy under uvicorn: one process, or several workers sharing the port.
+
+Workers are separate processes, so each rebuilds the router from the config
+file (named in an environment variable, never with keys on a command line)
+and keeps its own metrics and concurrency limit.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from router.errors import ConfigError
+from router.proxy.settings import ProxySettings, check_bind, load_proxy_config
+
+__all__ = ["build_router", "serve", "worker_app"]
+
+_ENV_CONFIG = "TIERROUTER_PROXY_CONFIG"
+_ENV_SETTINGS = "TIERROUTER_PROXY_SETTINGS"
+_log = logging.getLogger("tierrouter.proxy")
+
+
+def build_router(config_path: str | Path | None) -> tuple[Any, ProxySettings]:
+    """The router and the file's proxy settings (defaults when there is no file)."""
+    from router.router import Router
+
+    router_config, settings = load_proxy_config(config_path)
+    router = Router(**router_config.router_kwargs()) if router_config else Router()
+    return router, settings
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["tierrouter"] = {"format": "%(asctime)s %(levelname)s %(message)s"}
+    config["handlers"]["tierrouter"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "tierrouter",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["tierrouter"] = {
+        "handlers": ["tierrouter"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return dict(config)
+
+
+def serve(
+    config_path: str | Path | None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    insecure: bool | None = None,
+    log_level: str = "info",
+) -> None:
+    """Start the server and block until it stops. Raises ConfigError before binding."""
+    import uvicorn
+
+    router_config, settings = load_proxy_config(config_path)
+    settings = settings.replace(host=host, port=port, workers=workers, insecure=insecure or None)
+    check_bind(settings)  # before anything else: an unsafe bind must not even start
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": False,  # ours is one line per request without prompts
+        "log_config": _log_config(log_level),
+        "server_header": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    auth = f"{len(settings.proxy_keys)} proxy key(s)" if settings.proxy_keys else "no proxy keys"
+    print(
+        f"tierrouter proxy on http://{settings.host}:{settings.port} "
+        f"({settings.workers} worker(s), {auth})",
+        flush=True,
+    )
+    if settings.workers == 1:
+        from router.proxy.app import create_app
+        from router.router import Router
+
+        router = Router(**router_config.router_kwargs()) if router_config else Router()
+        uvicorn.run(create_app(router, settings), **common)
+        return
+    if config_path is not None:
+        os.environ[_ENV_CONFIG] = str(Path(config_path).resolve())
+    os.environ[_ENV_SETTINGS] = json.dumps(settings.public_dict())
+    uvicorn.run("router.proxy.server:worker_app", factory=True, workers=settings.workers, **common)
+
+
+def worker_app() -> Any:
+    """The app factory each worker process calls."""
+    from router.proxy.app import create_app
+
+    router, settings = build_router(os.environ.get(_ENV_CONFIG))
+    raw = os.environ.get(_ENV_SETTINGS)
+    if raw:
+        try:
+            settings = settings.replace(**json.loads(raw))
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{_ENV_SETTINGS} is not valid: {exc}") from None
+    return create_app(router, settings)
