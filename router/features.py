@@ -39,6 +39,7 @@ _CODE_PUNCT = re.compile(r"[`;{}=<>|&$#\\]")
 _MATH_SYNTAX = re.compile(r"[0-9] ?[-+*/×÷^=<>≤≥] ?[0-9(.a-z]")
 _MATH_SYMBOLS = re.compile(r"[√∑∫π∞≈≠²³]")
 _LATEX = re.compile(r"\\(?:frac|sqrt|int|sum|prod|lim|cdot|binom)\b|\b[a-z]\^\d")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _LIST_LINE = re.compile(r"\n[ \t]*(?:\d{1,2}[.)、]|[-*•]|[①-⑩])[ \t]*\S")
 
 
@@ -82,6 +83,7 @@ TASK_SIGNAL_NAMES: tuple[str, ...] = (
     "code",
     "math",
     "math_syntax",
+    "numbers",
     "proof",
     "translation",
     "summarization",
@@ -90,7 +92,7 @@ TASK_SIGNAL_NAMES: tuple[str, ...] = (
 SIGNAL_NAMES: tuple[str, ...] = FEATURE_NAMES + TASK_SIGNAL_NAMES
 # Task signals that are plain keyword categories of the same name.
 TASK_KEYWORD_SIGNALS: tuple[str, ...] = tuple(
-    n for n in TASK_SIGNAL_NAMES if n not in {"code", "math_syntax"}
+    n for n in TASK_SIGNAL_NAMES if n not in {"code", "math_syntax", "numbers"}
 )
 
 
@@ -105,6 +107,7 @@ class Evidence:
     tokens: int
     code_syntax: int
     math_syntax: int
+    numbers: int  # distinct numbers: quantities are what a word problem is made of
     list_lines: int
     questions: int
 
@@ -274,6 +277,7 @@ class FeatureExtractor:
         self._tpc_default = float(per_char["default"])
         self._tpc_runs = float(per_char["substring_scripts"])
         self._task_inv_saturation = 1.0 / float(config["tasks"]["keyword_saturation"])
+        self._numbers_inv_saturation = 1.0 / float(config["tasks"]["numbers_saturation"])
 
     def evidence(self, text: str) -> tuple[Evidence, str]:
         """Scan one turn; also return its sampled, cleaned text."""
@@ -287,6 +291,7 @@ class FeatureExtractor:
             tokens=tokens,
             code_syntax=_code_syntax(sampled),
             math_syntax=_math_syntax(lowered),
+            numbers=len(set(_NUMBER.findall(sampled))),
             list_lines=len(_LIST_LINE.findall(sampled)) if "\n" in sampled else 0,
             questions=sampled.count("?") + sampled.count("？") + sampled.count("؟"),
         )
@@ -323,6 +328,7 @@ class FeatureExtractor:
         for name in TASK_KEYWORD_SIGNALS:
             values[name] = min(1.0, counts.get(name, 0) * inv)
         values["math_syntax"] = min(1.0, min(ev.math_syntax, 4) * inv)
+        values["numbers"] = min(1.0, ev.numbers * self._numbers_inv_saturation)
         # The task scorer saturates sooner than the tier feature: two words
         # about code already say "coding", however hard the task is.
         values["code"] = min(1.0, (counts.get("code", 0) + 2 * min(ev.code_syntax, 3)) * inv)
