@@ -17,12 +17,18 @@ from router.language import LanguageDetector
 from router.resources import language_config, load_keyword_tables, scoring_config
 from router.rules import RuleScorer, TierResult
 from router.text import KeywordIndex
-from router.types import TIERS, Contributions, Decision, Task, Tier, tier_band
+from router.types import TASKS, TIERS, Contributions, Decision, Tier, tier_band
 
 if TYPE_CHECKING:
     from router.model import ModelArtifact
 
 __all__ = ["Classifier"]
+
+# Enum lookups by value and property access cost more than dict lookups on the hot path.
+_TIER_OF = {t.value: t for t in TIERS}
+_TASK_OF = {t.value: t for t in TASKS}
+_TIER_RANKS = tuple((t.value, t.rank) for t in TIERS)
+_BANDS = {t: tier_band(t) for t in TIERS}
 
 
 class Classifier:
@@ -61,7 +67,10 @@ class Classifier:
             config,
         )
         self.rules = RuleScorer(config)
-        self._floors = config["overrides"]
+        floors = config["overrides"]
+        self._long_context = int(floors["long_context_tokens"])
+        self._structured_floor = Tier(floors["structured_output_min_tier"])
+        self._tools_floor = Tier(floors["agentic_min_tier"])
         self.model_warning: str | None = None
         self.model: ModelArtifact | None = self._load_model(model)
         if confidence_threshold is not None and not 0.0 <= confidence_threshold <= 1.0:
@@ -157,10 +166,10 @@ class Classifier:
             total = sum(kept.values()) or 1.0
             tier_p = {t.value: kept.get(t.value, 0.0) / total for t in TIERS}
             reasons.append(why)
-        tier = Tier(max(tier_p, key=tier_p.__getitem__))
-        task = Task(max(task_p, key=task_p.__getitem__))
-        expected = sum(tier_p[t.value] * t.rank for t in TIERS)
-        lo, hi = tier_band(tier)
+        tier = _TIER_OF[max(tier_p, key=tier_p.__getitem__)]
+        task = _TASK_OF[max(task_p, key=task_p.__getitem__)]
+        expected = sum([tier_p[value] * rank for value, rank in _TIER_RANKS])
+        lo, hi = _BANDS[tier]
         score = min(hi - 1e-9, max(lo, (expected + 0.5) / len(TIERS)))
         reasons.insert(
             0,
@@ -187,13 +196,12 @@ class Classifier:
         )
 
     def _floor(self, ex: Extraction) -> tuple[int, str]:
-        floors = self._floors
-        if ex.tokens > int(floors["long_context_tokens"]):
+        if ex.tokens > self._long_context:
             return Tier.COMPLEX.rank, f"about {ex.tokens} tokens of context -> at least COMPLEX"
         if ex.prompt.wants_structured:
-            tier = Tier(floors["structured_output_min_tier"])
+            tier = self._structured_floor
             return tier.rank, f"structured output requested -> at least {tier.value}"
         if ex.prompt.has_tools:
-            tier = Tier(floors["agentic_min_tier"])
+            tier = self._tools_floor
             return tier.rank, f"tools in the request -> at least {tier.value}"
         return 0, ""
