@@ -6,7 +6,7 @@ without httpx or yaml; everything here loads on the first call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from router.catalog import Catalog
     from router.fallback import CooldownStore, FallbackPolicy
     from router.l2 import L2Config
+    from router.log.store import DecisionLog
     from router.planning import RoutePlan, Rule
+    from router.policy.api import FirewallRules, RoutingRules
+    from router.policy.store import PolicyStore
     from router.responses import Responses
     from router.strategies import Strategy
     from router.sync_bridge import SyncBridge
@@ -83,6 +86,12 @@ class ByokMixin:
         context_margin: float | None = None,
         max_candidates: int | None = None,
         env: Mapping[str, str] | None = None,
+        log: Any = None,
+        redact: Callable[[str], str] | None = None,
+        policy_db: str | Path | None = None,
+        policy_store: PolicyStore | None = None,
+        routing_rules: Sequence[Any] = (),
+        firewall_rules: Sequence[Any] = (),
     ) -> None:
         secrets: dict[str, Secret] = {}
         for name, value in (keys or {}).items():
@@ -110,10 +119,25 @@ class ByokMixin:
             "context_margin": context_margin,
             "max_candidates": max_candidates,
             "env": env,
+            # Policy (router/policy): where rules persist, and config seeds.
+            "policy_db": policy_db,
+            "policy_store": policy_store,
+            "routing_rules": tuple(routing_rules),
+            "firewall_rules": tuple(firewall_rules),
         }
         self._engine_cache: CallEngine | None = None
         self._bridge: SyncBridge | None = None
-        if profile != "auto" or strategy is not None or rules:
+        # Decision log hook (router/log): opened now so a corrupted file fails here, not mid-call.
+        self._log_setup: Any = None
+        self._owns_log = False
+        if log is not None or redact is not None or _log_env():
+            from router.log.config import open_log
+
+            self._log_setup = open_log(log, redact)
+            self._owns_log = self._log_setup is not None and self._log_setup[0] is not log
+        self._redact = redact
+        policy = routing_rules or firewall_rules or policy_db is not None  # policy hook
+        if profile != "auto" or strategy is not None or rules or policy:
             self._engine()  # validate eagerly: a typo should fail at construction
 
     # ---- construction ------------------------------------------------------------
@@ -132,12 +156,44 @@ class ByokMixin:
     def _engine(self) -> CallEngine:
         if self._engine_cache is None:
             self._engine_cache = _build_engine(self.classify, self._byok_settings)
+            if self._log_setup is not None:  # decision log hook
+                from router.log.recorder import Recorder
+
+                engine = self._engine_cache
+                base = engine.policy.baseline_model or engine.catalog.defaults.get("baseline_model")
+                engine.recorder = Recorder(
+                    self._log_setup[0],
+                    self._log_setup[1],
+                    redact=self._redact,
+                    baseline=engine.catalog.find(str(base)) if base else None,
+                )
         return self._engine_cache
 
     @property
     def catalog(self) -> Catalog:
         """The model catalog in use (bundled data plus config overrides)."""
         return self._engine().catalog
+
+    @property
+    def rules(self) -> RoutingRules:
+        """Routing rules: ``create``, ``list``, ``retrieve``, ``update``, ``delete``.
+
+        See docs/policy.md; ``Router(policy_db=...)`` keeps them in a SQLite file.
+        """
+        from router.policy.api import RoutingRules, catalog_validator
+
+        engine = self._engine()
+        assert engine.policy_engine is not None
+        return RoutingRules(engine.policy_engine.store, catalog_validator(engine.catalog))
+
+    @property
+    def firewall(self) -> FirewallRules:
+        """Firewall rules: ``create``, ``list``, ``retrieve``, ``update``, ``delete``, ``test``."""
+        from router.policy.api import FirewallRules
+
+        engine = self._engine()
+        assert engine.policy_engine is not None
+        return FirewallRules(engine.policy_engine.store)
 
     @property
     def cooldowns(self) -> CooldownStore:
@@ -208,10 +264,54 @@ class ByokMixin:
 
         return Responses(self)
 
+    # ---- decision log and feedback (router/log) -------------------------------------
+
+    @property
+    def decision_log(self) -> DecisionLog | None:
+        """Where routed calls are recorded (``Router(log=...)``), or None when logging is off."""
+        return self._log_setup[0] if self._log_setup is not None else None
+
+    def feedback(
+        self,
+        decision_id: str,
+        *,
+        rating: float | None = None,
+        verdict: str | None = None,
+        task: str | None = None,
+        tier: str | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """Attach feedback to a logged decision (``reply.decision.id``).
+
+        ``verdict`` is ``"needed_stronger"`` or ``"cheaper_ok"``; ``task``/``tier``
+        correct the decision; ``rating`` is 1..5. See docs/retraining.md.
+
+        Raises:
+            DecisionLogError: logging is off, the id is not in the log, or a value is invalid.
+        """
+        from router.log.store import DecisionLogError, Feedback
+
+        log = self.decision_log
+        if log is None:
+            raise DecisionLogError("feedback needs the decision log: construct Router(log=True)")
+        log.attach_feedback(
+            Feedback(decision_id, rating, verdict, task, tier, source="user", comment=comment)
+        )
+
     # ---- lifecycle ---------------------------------------------------------------
 
     def close(self) -> None:
         """Close HTTP connections held by the sync API."""
+        if self._log_setup is not None:  # decision log hook: queued records reach the file
+            try:
+                if self._owns_log:
+                    self._log_setup[0].close()
+                else:
+                    self._log_setup[0].flush()
+            except Exception as exc:  # a broken log must not break shutdown either
+                import logging
+
+                logging.getLogger("tierrouter.log").warning("decision log: flush failed: %s", exc)
         if self._bridge is not None:
             engine = self._engine_cache
             self._bridge.close(engine.aclose() if engine is not None else None)
@@ -261,6 +361,9 @@ def _build_engine(classify: Any, s: Mapping[str, Any]) -> CallEngine:
     )
     for rule in rules:
         _check_model_ref(catalog, rule.model, "rules")
+    # Policy hook: the simple `rules` become routing rules (same order, same
+    # meaning) run by router/policy/engine.py, so planning gets none of its own.
+    legacy_rules, rules = rules, ()
     if s["baseline_model"]:
         _check_model_ref(catalog, s["baseline_model"], "baseline_model")
     defaults = catalog.defaults
@@ -282,7 +385,7 @@ def _build_engine(classify: Any, s: Mapping[str, Any]) -> CallEngine:
         l2 = L2Config(model=l2)
     elif isinstance(l2, Mapping):
         l2 = L2Config(**l2)
-    return CallEngine(
+    engine = CallEngine(
         classify=classify,
         catalog=catalog,
         policy=policy,
@@ -295,6 +398,16 @@ def _build_engine(classify: Any, s: Mapping[str, Any]) -> CallEngine:
         l2=L2Classifier(l2) if l2 is not None else None,
         env=s["env"],
     )
+    from router.policy.engine import attach_policy
+
+    attach_policy(engine, legacy_rules, s)  # policy hook: rules store, seeds, engine
+    return engine
+
+
+def _log_env() -> bool:
+    import os
+
+    return bool(os.environ.get("TIERROUTER_LOG"))
 
 
 def _check_model_ref(catalog: Catalog, ref: str, field: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ from router.types import Decision
 
 if TYPE_CHECKING:
     import httpx
+
+    from router.log.recorder import Recorder
+    from router.policy.engine import PolicyEngine
 
 __all__ = ["CallEngine", "ChatResponse", "ChatStream"]
 
@@ -87,24 +91,62 @@ class ChatStream:
     """
 
     def __init__(
-        self, plan: RoutePlan, chunks: AsyncGenerator[dict[str, Any], None], state: StreamState
+        self,
+        plan: RoutePlan,
+        chunks: AsyncGenerator[dict[str, Any], None],
+        state: StreamState,
+        on_end: Callable[[ChatStream, BaseException | None], None] | None = None,
     ) -> None:
         self.decision = plan.decision
         self._chunks = chunks
         self._state = state
         self.usage: dict[str, int] | None = None
+        # Decision log hook (router/log): called once when the stream ends or fails.
+        self._on_end = on_end
+        self.finish_reason: str | None = None
+        self._text: list[str] = []
 
     def __aiter__(self) -> ChatStream:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
-        piece = await self._chunks.__anext__()
+        try:
+            piece = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._end(None)
+            raise
+        except Exception as exc:
+            self._end(exc)
+            raise
         if piece.get("usage"):
             self.usage = piece["usage"]
+        if self._on_end is not None:
+            for choice in piece.get("choices") or ():
+                self.finish_reason = choice.get("finish_reason") or self.finish_reason
+                content = (choice.get("delta") or {}).get("content")
+                if isinstance(content, str):
+                    self._text.append(content)
         return piece
 
     async def aclose(self) -> None:
         await self._chunks.aclose()
+        self._end(None)
+
+    def _end(self, error: BaseException | None) -> None:
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end(self, error)
+
+    def add_warnings(self, warnings: list[str]) -> None:
+        """Policy hook: firewall ``warn`` rules that matched the streamed reply."""
+        from router.policy.engine import with_warnings
+
+        self.decision = with_warnings(self.decision, warnings)
+
+    @property
+    def text(self) -> str:
+        """The streamed reply so far (collected only while a decision log is on)."""
+        return "".join(self._text)
 
     @property
     def model_used(self) -> str | None:
@@ -160,6 +202,10 @@ class CallEngine:
         self.timeout = timeout
         self.l2 = l2
         self._env = os.environ if env is None else env
+        # Decision log hook (router/log): set by ByokMixin when logging is on.
+        self.recorder: Recorder | None = None
+        # Policy hook (router/policy): routing rules and firewall; set by ByokMixin.
+        self.policy_engine: PolicyEngine | None = None
         self._shared_client = http_client
         self._transport = transport
         # httpx async clients are bound to the loop that first used them.
@@ -265,20 +311,33 @@ class CallEngine:
             messages, tools=params.get("tools"), response_format=params.get("response_format")
         )
         if self.l2 is not None and _routes(model) and self.l2.wanted(decision):
+            if self.policy_engine is not None:  # policy hook: L2 is a call; firewall first
+                messages = self.policy_engine.screen_prompt(messages)[0]
             decision = await self.l2.refine(decision, messages, self._ask)
         return self._plan(messages, decision, model, params)
 
     def _plan(
         self, messages: Any, decision: Decision, model: str | None, params: Mapping[str, Any]
     ) -> RoutePlan:
-        return plan_route(
-            decision,
-            catalog=self.catalog,
-            policy=self.policy,
-            is_available=self.is_available,
-            model=model,
-            needs=self.needs(messages, decision, params),
-        )
+        needs = self.needs(messages, decision, params)
+
+        def plan(model: str | None, policy: RoutingPolicy, allow: Any = None) -> RoutePlan:
+            return plan_route(
+                decision,
+                catalog=self.catalog,
+                policy=policy,
+                is_available=(
+                    self.is_available
+                    if allow is None
+                    else lambda m: bool(allow(m)) and self.is_available(m)
+                ),
+                model=model,
+                needs=needs,
+            )
+
+        if self.policy_engine is not None:  # policy hook: routing rules adjust the plan
+            return self.policy_engine.plan(decision, messages, model, params, self.policy, plan)
+        return plan(model, self.policy)
 
     async def _ask(
         self, ref: str, messages: list[dict[str, Any]], params: dict[str, Any], timeout: float
@@ -302,6 +361,9 @@ class CallEngine:
 
     async def achat(self, messages: Any, model: str | None = None, **params: Any) -> ChatResponse:
         params = _clean(params)
+        guard, screened = self.policy_engine, list[str]()
+        if guard is not None:  # policy hook: block or mask the prompt before anything leaves
+            messages, screened = guard.screen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
         request = ChatRequest(_as_messages(messages), params)
         attempts: list[Attempt] = []
@@ -318,14 +380,27 @@ class CallEngine:
                 timeout=self.timeout,
             )
 
-        body, used = await run_chain(
-            plan.chain, call, policy=self.fallback, cooldowns=self.cooldowns, attempts=attempts
-        )
+        started = time.perf_counter()
+        try:
+            body, used = await run_chain(
+                plan.chain, call, policy=self.fallback, cooldowns=self.cooldowns, attempts=attempts
+            )
+        except Exception as exc:
+            # Decision log hook: failed calls count towards error rates too.
+            if self.recorder is not None:
+                self.recorder.completed(
+                    messages, plan, body=None, used=None, usage=None, cost=None,
+                    attempts=[a.to_dict() for a in attempts], started=started, error=exc,
+                    requested=model,
+                )  # fmt: skip
+            raise
+        if guard is not None:  # policy hook: mask, withhold or warn on the reply
+            body, plan = guard.finish(body, plan, screened)
         usage = body.get("usage") or None
         cost = None
         if usage:
             cost = used.cost(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
-        return ChatResponse(
+        response = ChatResponse(
             id=str(body["id"]),
             created=int(body.get("created") or 0),
             model=str(body.get("model") or used.api_model),
@@ -337,12 +412,23 @@ class CallEngine:
             attempts=[a.to_dict() for a in attempts],
             cost=cost,
         )
+        if self.recorder is not None:  # decision log hook; queues, never raises
+            self.recorder.completed(
+                messages, plan, body=body, used=used, attempts=response.attempts,
+                usage=usage, cost=cost, started=started, requested=model,
+            )  # fmt: skip
+        return response
 
     async def achat_stream(
         self, messages: Any, model: str | None = None, **params: Any
     ) -> ChatStream:
         params = _clean(params)
+        guard = self.policy_engine
+        if guard is not None:  # policy hook: block or mask the prompt before anything leaves
+            messages, screened = guard.screen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
+        if guard is not None:
+            plan = guard.annotate(plan, screened)
         request = ChatRequest(_as_messages(messages), params)
         state = StreamState()
 
@@ -360,7 +446,23 @@ class CallEngine:
         chunks = stream_chain(
             plan.chain, opener, policy=self.fallback, cooldowns=self.cooldowns, state=state
         )
-        return ChatStream(plan, chunks, state)
+        on_end = None
+        recorder = self.recorder
+        if recorder is not None:  # decision log hook: record once the stream ends
+            started = time.perf_counter()
+
+            def on_end(stream: ChatStream, error: BaseException | None) -> None:
+                recorder.completed(
+                    messages, plan, body=None, used=state.model, attempts=stream.attempts,
+                    usage=stream.usage, cost=stream.cost, started=started, stream=True,
+                    finish_reason=stream.finish_reason, text=stream.text, error=error,
+                    requested=model,
+                )  # fmt: skip
+
+        if guard is not None:  # policy hook: mask streamed text, even across chunk boundaries
+            chunks = guard.guard_stream(chunks, lambda warned: stream.add_warnings(warned))
+        stream = ChatStream(plan, chunks, state, on_end)
+        return stream
 
 
 def _routes(model: str | None) -> bool:

@@ -30,6 +30,8 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP = frozenset({
     "keys", "providers", "models", "profile", "strategy", "rules", "exclude_models",
     "baseline_model", "timeout", "context_margin", "max_candidates", "fallback", "l2",
+    "log",
+    "policy_db", "routing_rules", "firewall_rules",  # policy hook (router/policy/config.py)
 })  # fmt: skip
 Path_ = tuple[str | int, ...]
 
@@ -51,6 +53,10 @@ class RouterConfig:
     max_candidates: int | None = None
     fallback: FallbackPolicy | None = None
     l2: L2Config | None = None
+    # Decision log section {enabled, path, store_prompts, ...}; see router/log/config.py.
+    log: Any = None
+    # Policy hook: policy_db / routing_rules / firewall_rules as Router keyword arguments.
+    policy: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
 
     def router_kwargs(self) -> dict[str, Any]:
@@ -68,6 +74,8 @@ class RouterConfig:
             "max_candidates": self.max_candidates,
             "fallback": self.fallback,
             "l2": self.l2,
+            "log": self.log,
+            **self.policy,
         }
 
 
@@ -247,6 +255,14 @@ def _build(data: dict[str, Any], loc: _Located) -> RouterConfig:
             raise loc.error(
                 ("l2",), "known fields: model, threshold, timeout, cache_size"
             ) from None
+    log = data.get("log")
+    if log is not None:  # decision log hook: validated here so errors carry the line
+        from router.log.config import LogConfig
+
+        try:
+            LogConfig.parse(log)
+        except ConfigError as exc:
+            raise loc.error(("log",), str(exc).removeprefix("log: ").removeprefix("log.")) from None
     config = RouterConfig(
         keys=keys,
         providers=providers,
@@ -261,10 +277,19 @@ def _build(data: dict[str, Any], loc: _Located) -> RouterConfig:
         max_candidates=_opt_int(data, "max_candidates", loc),
         fallback=fallback,
         l2=l2,
+        log=log,
+        policy=_policy(data, loc),
         source=loc.source,
     )
     _check_catalog(config, loc)
     return config
+
+
+def _policy(data: Mapping[str, Any], loc: _Located) -> dict[str, Any]:
+    """Policy hook: rules and their store, validated with file:line errors."""
+    from router.policy.config import parse_policy_settings
+
+    return parse_policy_settings(data, loc)
 
 
 def _check_catalog(config: RouterConfig, loc: _Located) -> None:

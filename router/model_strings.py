@@ -2,9 +2,13 @@
 
 auto                         route with the router's profile and strategy
 auto:cheapest|balanced|best  route with that strategy
+auto:cost|balance|quality    the same, in the hosted TokenRouter SDK's words
 auto:eco|premium|free|...    route with that profile
-<model>:quality|balanced|cost  route among models no pricier than <model>
+<model>:quality|balance(d)|cost  route among models no pricier than <model>
 <provider>/<model>, <model>  pin: call exactly that model, no routing
+
+A request's *mode* (what routing rules match with ``mode:``) is its strategy in
+the hosted SDK's words: cheapest -> cost, balanced -> balance, best -> quality.
 """
 
 from __future__ import annotations
@@ -15,7 +19,15 @@ from dataclasses import dataclass
 from router.errors import ConfigError
 from router.strategies import Strategy, load_profiles
 
-__all__ = ["Mode", "ModelRequest", "RequestKind", "parse_model_string"]
+__all__ = [
+    "MODES",
+    "Mode",
+    "ModelRequest",
+    "RequestKind",
+    "mode_of",
+    "parse_model_string",
+    "strategy_of_mode",
+]
 
 
 class RequestKind(str, enum.Enum):
@@ -40,6 +52,28 @@ class Mode(str, enum.Enum):
         }[self]
 
 
+# The hosted SDK's mode names, and the spellings of this project that mean the same.
+MODES = ("cost", "balance", "quality")
+_MODE_STRATEGY = {
+    "cost": Strategy.CHEAPEST,
+    "balance": Strategy.BALANCED,
+    "balanced": Strategy.BALANCED,
+    "quality": Strategy.BEST,
+}
+
+
+def strategy_of_mode(mode: str) -> Strategy | None:
+    """``cost``/``balance``/``quality`` (or ``balanced``) -> the strategy; None otherwise."""
+    return _MODE_STRATEGY.get(mode)
+
+
+def mode_of(strategy: Strategy) -> str:
+    """Hosted SDK's word for a strategy: cheapest -> cost, balanced -> balance, best -> quality."""
+    return {Strategy.CHEAPEST: "cost", Strategy.BALANCED: "balance", Strategy.BEST: "quality"}[
+        strategy
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRequest:
     kind: RequestKind
@@ -62,13 +96,14 @@ def parse_model_string(value: str | None) -> ModelRequest:
     if sep and head == "auto":
         if tail in {s.value for s in Strategy}:
             return ModelRequest(RequestKind.AUTO, strategy=Strategy(tail))
+        if tail in _MODE_STRATEGY:
+            return ModelRequest(RequestKind.AUTO, strategy=_MODE_STRATEGY[tail])
         if tail in load_profiles():
             return ModelRequest(RequestKind.AUTO, profile=tail)
-        options = sorted({s.value for s in Strategy} | set(load_profiles()))
+        options = sorted({s.value for s in Strategy} | set(MODES) | set(load_profiles()))
         raise ConfigError(f"model {value!r}: after 'auto:' expected one of {', '.join(options)}")
-    if sep and head and tail in {m.value for m in Mode}:
-        mode = Mode(tail)
-        return ModelRequest(RequestKind.ANCHORED, strategy=mode.strategy, model=head)
+    if sep and head and tail in _MODE_STRATEGY:
+        return ModelRequest(RequestKind.ANCHORED, strategy=_MODE_STRATEGY[tail], model=head)
     # Anything else is a pin; a colon that is not a mode belongs to the name
     # (Ollama tags such as qwen2.5-coder:7b).
     return ModelRequest(RequestKind.PIN, model=text)

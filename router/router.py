@@ -56,13 +56,26 @@ class Router(ByokMixin):
         scoring_path: str | Path | None = None,
         **byok: Any,
     ) -> None:
-        self._classifier = Classifier(
-            model=model,
-            confidence_threshold=confidence_threshold,
-            keywords_dir=keywords_dir,
-            scoring_path=scoring_path,
-        )
+        self._classifier_args: dict[str, Any] = {
+            "confidence_threshold": confidence_threshold,
+            "keywords_dir": keywords_dir,
+            "scoring_path": scoring_path,
+        }
+        self._model_arg = model
+        self._classifier = Classifier(model=_promoted_or(model), **self._classifier_args)
         self._init_byok(**byok)
+
+    def reload_model(self, model: Any = None) -> str | None:
+        """Load the decision model again (after ``tierrouter models promote``/``rollback``).
+
+        ``model`` as in the constructor; by default the one given at construction
+        (``None``: the promoted model of the registry, else the bundled one).
+        Calls in flight finish with the old model. Returns the new model version.
+        """
+        if model is not None:
+            self._model_arg = model
+        self._classifier = Classifier(model=_promoted_or(self._model_arg), **self._classifier_args)
+        return self._classifier.model.version if self._classifier.model else None
 
     @property
     def classifier(self) -> Classifier:
@@ -87,3 +100,16 @@ class Router(ByokMixin):
             RouterInputError: when ``messages`` cannot be read; the message names the problem.
         """
         return self._classifier.classify(messages, tools=tools, response_format=response_format)
+
+
+def _promoted_or(model: Any) -> Any:
+    """Model registry hook (router/log/registry.py): a promoted model replaces the bundled one.
+
+    Only when ``model`` is None (the default); an unusable promoted model warns
+    and leaves the bundled one in place.
+    """
+    if model is not None:
+        return model
+    from router.log.registry import promoted_artifact
+
+    return promoted_artifact()

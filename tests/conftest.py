@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from router import Router
+
+# A model promoted, or a decision log switched on, on the developer's machine
+# must not change what the tests' routers decide or where they write.
+os.environ["TIERROUTER_MODEL_DIR"] = tempfile.mkdtemp(prefix="tierrouter-test-models-")
+os.environ.pop("TIERROUTER_LOG", None)
 
 # The local fake provider server (tests/fake_providers.py) and its `fake` fixture.
 pytest_plugins = ["conftest_providers"]

@@ -8,7 +8,12 @@ import typer
 
 from router.cli import classify as _classify
 from router.cli import evaluate as _evaluate
+from router.cli import feedback as _feedback
+from router.cli import label as _label
+from router.cli import models as _models
+from router.cli import policy as _policy
 from router.cli import serve as _serve
+from router.cli import stats as _stats
 from router.cli import train as _train
 
 app = typer.Typer(
@@ -42,3 +47,10 @@ _classify.register(app)
 _train.register(app)
 _evaluate.register(app)
 _serve.register(app)
+# The decision log and retraining loop (router/log, training/retrain.py).
+_feedback.register(app)
+_stats.register(app)
+_label.register(app)
+_models.register(app)
+# Routing rules, firewall, route and catalog (router/policy).
+_policy.register(app)

@@ -7,7 +7,7 @@ router itself never pays for them (and never needs them installed).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -39,6 +39,18 @@ def train(
             help="Also fit on the public sets marked 'train' (TIERROUTER_DATASETS).",
         ),
     ] = True,
+    logs: Annotated[
+        Path | None,
+        typer.Option(
+            "--logs",
+            help="A decision log: train a challenger on it and promote it only if it beats "
+            "the current model on held-out log rows.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="With --logs: promote the challenger even if not better."),
+    ] = False,
 ) -> None:
     """Train the task and tier model, print validation metrics, write the artifact."""
     try:
@@ -55,6 +67,9 @@ def train(
         raise typer.Exit(code=2) from None
 
     console = Console(stderr=True)
+    if logs is not None:
+        _train_with_logs(logs, data or [], public=public, force=force, seed=seed, console=console)
+        return
     try:
         rows, manifest = load_training_data(data or (), public=public)
     except (FileNotFoundError, ValueError) as exc:
@@ -105,3 +120,20 @@ def _print_metrics(console: object, meta: dict[str, object], seconds: float) -> 
         f"version {meta['version']}; low-confidence policy: {low['policy']} "
         f"below {low['threshold']}; {seconds:.1f} s"
     )
+
+
+def _train_with_logs(
+    logs: Path, data: list[Path], *, public: bool, force: bool, seed: int, console: Any
+) -> None:
+    """Challenger on bundled data plus the user's labelled logs, against the current champion."""
+    from training.retrain import print_result, train_with_logs
+    from training.train import TrainConfig
+
+    try:
+        result = train_with_logs(
+            logs, data=data, public=public, force=force, cfg=TrainConfig(seed=seed)
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    print_result(result, console)

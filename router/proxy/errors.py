@@ -31,6 +31,9 @@ class Wire(str, enum.Enum):
 # kind -> (HTTP status, OpenAI type, OpenAI code, Anthropic type)
 _KINDS: dict[str, tuple[int, str, str | None, str]] = {
     "invalid_request": (400, "invalid_request_error", None, "invalid_request_error"),
+    # A firewall rule refused the prompt: the request was understood and is
+    # not to be retried as it stands.
+    "firewall_blocked": (422, "firewall_blocked", "firewall_blocked", "invalid_request_error"),
     "authentication": (401, "authentication_error", "invalid_api_key", "authentication_error"),
     "permission": (403, "permission_error", None, "permission_error"),
     "not_found": (404, "invalid_request_error", "model_not_found", "not_found_error"),
@@ -114,6 +117,8 @@ def _from_api_error(exc: APIError) -> ProxyError:
 
     if exc.type == "stream_interrupted":
         return make("upstream_error")
+    if exc.type == "firewall_blocked":
+        return make("firewall_blocked")
     if status in (400, 422):
         return make("invalid_request")
     if status == 404:

@@ -1,0 +1,91 @@
+"""``tierrouter models list|promote|rollback``: the user's retrained decision models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["register"]
+
+models_app = typer.Typer(help="Retrained decision models: list, promote, roll back.")
+
+DirOption = Annotated[
+    Path | None,
+    typer.Option("--dir", help="Model registry (default: $XDG_DATA_HOME/tierrouter/models)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
+
+
+def _metric(m: dict[str, Any], *keys: str) -> str:
+    value: Any = m
+    for k in keys:
+        value = value.get(k) if isinstance(value, dict) else None
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
+
+
+@models_app.command("list")
+def list_(directory: DirOption = None) -> None:
+    """Every model in the registry with its metrics; * marks the promoted one."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from router.log.paths import model_dir
+    from router.log.registry import list_models
+
+    entries = list_models(directory)
+    console = Console()
+    if not entries:
+        console.print(
+            f"no models in {directory or model_dir()} yet; `tierrouter train --logs` adds one. "
+            "Routers use the bundled model."
+        )
+        return
+    table = Table("", "model", "created", "log rows", "challenger", "champion", "promoted by")
+    for e in entries:
+        m = e.metrics
+        created = m.get("created")
+        when = dt.datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M") if created else "—"
+        table.add_row(
+            "*" if e.promoted else "",
+            e.name,
+            when,
+            str(m.get("log_rows", {}).get("train", "—")),
+            _metric(m, "held_out", "challenger", "score"),
+            _metric(m, "held_out", "champion", "score"),
+            str(m.get("decision", {}).get("reason", "—")),
+        )
+    console.print(table)
+    if not any(e.promoted for e in entries):
+        console.print("none promoted: routers use the bundled model")
+
+
+@models_app.command("promote")
+def promote(
+    name: Annotated[str, typer.Argument(help="Folder name from `tierrouter models list`.")],
+    directory: DirOption = None,
+) -> None:
+    """Make NAME the model new routers load (``Router()`` or ``router.reload_model()``)."""
+    from router.errors import ConfigError
+    from router.log.registry import promote as do_promote
+
+    try:
+        entry = do_promote(name, directory)
+    except ConfigError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"promoted {entry.name}")
+
+
+@models_app.command("rollback")
+def rollback(directory: DirOption = None) -> None:
+    """Return to the previously promoted model (or the bundled one)."""
+    from router.log.registry import rollback as do_rollback
+
+    previous = do_rollback(directory)
+    typer.echo(f"promoted {previous}" if previous else "back to the bundled model")
