@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from router.planning import Rule
 from router.secrets import Secret, as_secret
 from router.strategies import Strategy, load_profiles
 
-__all__ = ["RouterConfig", "load_config"]
+__all__ = ["RouterConfig", "load_config", "load_config_with_section"]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP = frozenset({
@@ -145,6 +145,30 @@ def _interpolate(value: Any, path: Path_, loc: _Located, env: Mapping[str, str])
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> RouterConfig:
     """Read and validate a router config file."""
+    data, loc = _read_document(path, env)
+    return _build(data, loc)
+
+
+def load_config_with_section(
+    path: str | Path, section: str, env: Mapping[str, str] | None = None
+) -> tuple[RouterConfig, dict[str, Any], Callable[[str], str]]:
+    """The router config plus one more top-level section another component owns.
+
+    Returns ``(config, section mapping, where)``; ``where(field)`` gives the
+    ``file:line: section.field`` prefix for that component's own error messages.
+    The proxy keeps its ``proxy:`` settings in the router's file this way.
+    """
+    data, loc = _read_document(path, env)
+    extra = data.pop(section, None) or {}
+    if not isinstance(extra, dict):
+        raise loc.error((section,), f"expected a mapping of {section} settings")
+    return _build(data, loc), extra, lambda name: loc.where((section, name))
+
+
+def _read_document(
+    path: str | Path, env: Mapping[str, str] | None
+) -> tuple[dict[str, Any], _Located]:
+    """Parse, index lines for error messages, and interpolate ``${ENV}``."""
     import yaml
 
     file = Path(path)
@@ -173,8 +197,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Route
         data = {}
     if not isinstance(data, dict):
         raise loc.error((), "the top level must be a mapping of settings")
-    data = _interpolate(data, (), loc, os.environ if env is None else env)
-    return _build(data, loc)
+    return _interpolate(data, (), loc, os.environ if env is None else env), loc
 
 
 def config_from_mapping(data: Mapping[str, Any], source: str = "<config>") -> RouterConfig:
