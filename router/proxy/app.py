@@ -17,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from router.proxy import anthropic_routes, classify_route, feedback_route, health, openai_routes
+from router.proxy import (
+    admin_routes,
+    anthropic_routes,
+    classify_route,
+    feedback_route,
+    health,
+    openai_routes,
+)
 from router.proxy.context import ProxyContext
 from router.proxy.errors import ProxyError, Wire, error_body
 from router.proxy.exchange import json_response
@@ -55,11 +62,12 @@ def create_app(router: Router, settings: ProxySettings | None = None) -> Starlet
         Route(r.path.removeprefix("/v1"), r.endpoint, methods=list(r.methods or ()))
         for r in routes[:6]
     ]
-    # Feedback and the admin reload are this proxy's own API: no unprefixed aliases.
+    # Feedback and the admin API are this proxy's own: no unprefixed aliases.
     routes += [
         Route("/v1/feedback", feedback_route.feedback, methods=["POST"]),
         Route("/admin/reload-model", feedback_route.reload_model, methods=["POST"]),
     ]
+    routes += admin_routes.routes()  # /v1/routing_rules, /v1/firewall_rules (admin key)
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

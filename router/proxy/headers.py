@@ -46,6 +46,8 @@ def facts(
         "decision_id": decision.id,
         "candidates": list(decision.candidates),
         "rule": decision.rule,
+        # Warn-rule names and add_warning messages: clients can only see them here.
+        "warnings": list(decision.warnings),
         "l2_used": decision.l2_used,
     }
 

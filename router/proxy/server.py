@@ -17,10 +17,11 @@ from typing import Any
 from router.errors import ConfigError
 from router.proxy.settings import ProxySettings, check_bind, load_proxy_config
 
-__all__ = ["build_router", "serve", "worker_app"]
+__all__ = ["build_router", "default_policy_db", "serve", "worker_app"]
 
 _ENV_CONFIG = "TIERROUTER_PROXY_CONFIG"
 _ENV_SETTINGS = "TIERROUTER_PROXY_SETTINGS"
+_ENV_POLICY_DB = "TIERROUTER_PROXY_POLICY_DB"
 _log = logging.getLogger("tierrouter.proxy")
 
 
@@ -29,8 +30,24 @@ def build_router(config_path: str | Path | None) -> tuple[Any, ProxySettings]:
     from router.router import Router
 
     router_config, settings = load_proxy_config(config_path)
-    router = Router(**router_config.router_kwargs()) if router_config else Router()
-    return router, settings
+    kwargs = router_config.router_kwargs() if router_config else {}
+    shared_db = os.environ.get(_ENV_POLICY_DB)
+    if shared_db and not kwargs.get("policy_db"):
+        kwargs["policy_db"] = shared_db
+    return Router(**kwargs), settings
+
+
+def default_policy_db(config_path: str | Path | None) -> Path:
+    """Where several workers share rules when the config names no ``policy_db``.
+
+    Next to the config file, so two servers with different configs do not share
+    rules by accident; the user data directory when there is no config.
+    """
+    if config_path is not None:
+        return Path(config_path).resolve().parent / "tierrouter-policy.sqlite"
+    from router.log.paths import data_dir
+
+    return data_dir() / "policy.sqlite"
 
 
 def _log_config(level: str) -> dict[str, Any]:
@@ -89,6 +106,12 @@ def serve(
         return
     if config_path is not None:
         os.environ[_ENV_CONFIG] = str(Path(config_path).resolve())
+    if not (router_config and router_config.policy.get("policy_db")):
+        # Each worker is its own process: rules kept in memory would differ per
+        # worker, and an admin API edit would reach only the one that took it.
+        policy_db = default_policy_db(config_path)
+        os.environ[_ENV_POLICY_DB] = str(policy_db)
+        print(f"rules shared by the workers in {policy_db}", flush=True)
     os.environ[_ENV_SETTINGS] = json.dumps(settings.public_dict())
     uvicorn.run("router.proxy.server:worker_app", factory=True, workers=settings.workers, **common)
 
