@@ -39,7 +39,6 @@ _CODE_PUNCT = re.compile(r"[`;{}=<>|&$#\\]")
 _MATH_SYNTAX = re.compile(r"[0-9] ?[-+*/×÷^=<>≤≥] ?[0-9(.a-z]")
 _MATH_SYMBOLS = re.compile(r"[√∑∫π∞≈≠²³]")
 _LATEX = re.compile(r"\\(?:frac|sqrt|int|sum|prod|lim|cdot|binom)\b|\b[a-z]\^\d")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _LIST_LINE = re.compile(r"\n[ \t]*(?:\d{1,2}[.)、]|[-*•]|[①-⑩])[ \t]*\S")
 
 
@@ -291,7 +290,9 @@ class FeatureExtractor:
             tokens=tokens,
             code_syntax=_code_syntax(sampled),
             math_syntax=_math_syntax(lowered),
-            numbers=len(set(_NUMBER.findall(sampled))),
+            # Digit-only words: "3.5" counts as two, which is fine for telling
+            # a word problem's handful of quantities from prose.
+            numbers=sum(map(str.isdigit, scan.words)),
             list_lines=len(_LIST_LINE.findall(sampled)) if "\n" in sampled else 0,
             questions=sampled.count("?") + sampled.count("？") + sampled.count("؟"),
         )
