@@ -365,7 +365,7 @@ class CallEngine:
         if guard is not None:  # policy hook: block or mask the prompt before anything leaves
             messages, screened = guard.screen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
-        request = ChatRequest(_as_messages(messages), params)
+        request = ChatRequest(_as_messages(messages), _for_provider(params))
         attempts: list[Attempt] = []
 
         async def call(candidate: ModelSpec) -> dict[str, Any]:
@@ -429,7 +429,7 @@ class CallEngine:
         plan = await self.aroute(messages, model, **params)
         if guard is not None:
             plan = guard.annotate(plan, screened)
-        request = ChatRequest(_as_messages(messages), params)
+        request = ChatRequest(_as_messages(messages), _for_provider(params))
         state = StreamState()
 
         def opener(candidate: ModelSpec) -> AsyncGenerator[dict[str, Any], None]:
@@ -470,6 +470,17 @@ def _routes(model: str | None) -> bool:
     from router.model_strings import RequestKind, parse_model_string
 
     return parse_model_string(model).kind is not RequestKind.PIN
+
+
+# Parameters addressed to the router itself: routing rules match on them, and
+# providers (several reject unknown fields) never see them.
+_ROUTER_ONLY = frozenset({"metadata"})
+
+
+def _for_provider(params: dict[str, Any]) -> dict[str, Any]:
+    if _ROUTER_ONLY.isdisjoint(params):
+        return params
+    return {k: v for k, v in params.items() if k not in _ROUTER_ONLY}
 
 
 def _clean(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -554,3 +554,17 @@ proxy:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_metadata_rules_fire_through_the_responses_api(client: Client, fake: FakeProviders) -> None:
+    """Request metadata reaches the routing rules and never the provider."""
+    client.routing_rules.create(
+        name="legal team to opus", match={"metadata_equals": {"team": "legal"}},
+        action={"set_model": OPUS},
+    )  # fmt: skip
+    other = client.responses.create(model="auto", input="hi", metadata={"team": "sales"})
+    assert other.router is not None and other.router.model != OPUS
+    legal = client.responses.create(model="auto", input="hi", metadata={"team": "legal"})
+    assert legal.router is not None
+    assert (legal.router.model, legal.router.rule) == (OPUS, "legal team to opus")
+    assert "metadata" not in fake.requests[-1].body
