@@ -86,6 +86,9 @@ class TrainConfig:
     # Rows written to the labeling guide (data/, or the user's own files) count
     # more than rows whose labels were mapped from another benchmark's fields.
     project_weight: float = 2.0
+    # Fit each head's temperature on the held-out-source predictions rather
+    # than on the random validation slice (see _holdout).
+    calibrate_on_held_out_sources: bool = True
 
 
 @dataclass(frozen=True)
@@ -497,23 +500,35 @@ def _holdout(
     ranked = sorted(units, key=lambda u: _hash_unit(u, cfg.seed))
     fold_of = {u: k % folds for k, u in enumerate(ranked)}
     unit_arr = np.asarray([fold_of[holdout_unit(ex)] for ex in data.examples])
-    task_p = np.zeros((len(data.examples), len(TASK_NAMES)))
-    tier_p = np.zeros((len(data.examples), len(TIER_NAMES)))
+    logits = {
+        "task": np.zeros((len(data.examples), len(TASK_NAMES))),
+        "tier": np.zeros((len(data.examples), len(TIER_NAMES))),
+    }
     for k in range(folds):
         train_idx = np.nonzero(unit_arr != k)[0]
         test_idx = np.nonzero(unit_arr == k)[0]
         _, ests, rows = _fit_heads(data, train_idx, choices)
-        for head, out in (("task", task_p), ("tier", tier_p)):
+        for head in HEADS:
             X = F.matrix(rows, choices[head].groups)[test_idx]
-            z = _logits(ests[head], X, head) / temps[head]
-            z -= z.max(axis=1, keepdims=True)
-            e = np.exp(z)
-            out[test_idx] = e / e.sum(axis=1, keepdims=True)
+            logits[head][test_idx] = _logits(ests[head], X, head)
         tick(f"held-out fold {k + 1}/{folds}")
+    if data.cfg.calibrate_on_held_out_sources:
+        # Prompts from a source the model never saw are what it meets in use:
+        # a temperature fitted on them keeps its confidence honest off the
+        # training distribution, where one fitted on a random slice of the
+        # training rows leaves it overconfident.
+        w = data.weights()
+        for head in HEADS:
+            y = data.labels(head)
+            labelled = y != ""
+            temps[head] = _fit_temperature(logits[head][labelled], y[labelled], w[labelled], head)
+    task_p = _softmax(logits["task"] / temps["task"])
+    tier_p = _softmax(logits["tier"] / temps["tier"])
     everything = np.arange(len(data.examples))
     result: dict[str, Any] = {
         "folds": folds,
         "units": {u: fold_of[u] for u in units},
+        "temperatures": {head: round(temps[head], 6) for head in HEADS},
         "all": _report(data, everything, {"task": task_p, "tier": tier_p}),
     }
     by_family: dict[str, list[int]] = {}
@@ -575,6 +590,7 @@ def train(
     temps: dict[str, float] = {}
     val_probs: dict[str, np.ndarray[Any, Any]] = {}
     val_raw: dict[str, np.ndarray[Any, Any]] = {}
+    val_logits: dict[str, np.ndarray[Any, Any]] = {}
     for head in HEADS:
         y = data.labels(head)
         choices[head], trials[head] = _select(head, rows, y, w, fit_idx, val_idx, cfg, tick)
@@ -591,16 +607,19 @@ def train(
         temps[head] = _fit_temperature(
             logits[labelled], y[val_idx][labelled], w[val_idx][labelled], head
         )
+        val_logits[head] = logits
         val_raw[head] = _softmax(logits)
-        val_probs[head] = _softmax(logits / temps[head])
+    # May replace the temperatures with ones fitted on held-out sources, so it
+    # runs before anything that reads calibrated probabilities.
+    held_out = _holdout(data, choices, temps, tick)
+    for head in HEADS:
+        val_probs[head] = _softmax(val_logits[head] / temps[head])
     validation = _report(data, val_idx, val_probs)
     uncalibrated = _report(data, val_idx, val_raw)
     if "tier" in validation and "tier" in uncalibrated:
         validation["tier"]["ece_before_temperature"] = uncalibrated["tier"]["ece"]
     low_conf = _low_confidence_policy(data, val_idx, val_probs)
     tick("low-confidence policy")
-
-    held_out = _holdout(data, choices, temps, tick)
 
     everything = np.arange(n)
     layout, ests, _ = _fit_heads(data, everything, choices)
