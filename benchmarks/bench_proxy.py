@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import platform
@@ -168,6 +169,22 @@ async def load(
     return out
 
 
+def soak(port: int, headers: dict[str, str], seconds: float, pid: int) -> list[str]:
+    """Steady load in one-minute slices: errors, throughput, tail latency and memory per slice."""
+    rows = []
+    slices = max(1, round(seconds / 60))
+    for minute in range(1, slices + 1):
+        result = asyncio.run(
+            load(port, "/v1/chat/completions", headers, 8, 10**9, seconds / slices)
+        )
+        rows.append(
+            f"| {minute} | {len(result.latencies)} | {result.errors} | {result.rps:,.0f} "
+            f"| {result.pct(0.99):.1f} | {rss_mb(pid):.0f} |"
+        )
+        print(f"soak {minute}/{slices}: {rows[-1]}", flush=True)
+    return rows
+
+
 # ---- processes ------------------------------------------------------------------------------
 
 
@@ -256,8 +273,15 @@ def main() -> None:
         default="",
         help="a folder added to the proxy's PYTHONPATH, e.g. one holding httptools and uvloop",
     )
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        help="also run a soak of this many seconds (2 workers, 8 clients), sampling memory",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    soak_rows: list[str] = []
 
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(upstream_port)])
@@ -311,6 +335,8 @@ def main() -> None:
                     mem_rows.append(
                         f"| {workers} | {startup:.2f} | {rss_before:.0f} | {rss_mb(proc.pid):.0f} |"
                     )
+                    if workers == 2 and args.soak > 0:
+                        soak_rows = soak(port, auth, args.soak, proc.pid)
                 finally:
                     proc.terminate()
                     proc.wait(10)
@@ -329,7 +355,7 @@ def main() -> None:
             "HTTP server stack: "
             + (
                 "uvicorn with httptools + uvloop"
-                if args.extra_path
+                if args.extra_path or importlib.util.find_spec("uvloop")
                 else "uvicorn with h11 + asyncio"
             )
             + ".",
@@ -355,6 +381,18 @@ def main() -> None:
             "|---:|---:|---:|---:|",
             *mem_rows,
             "",
+            *(
+                [
+                    f"## Soak: {args.soak:g} s, 2 workers, 8 clients",
+                    "",
+                    "| minute | requests | errors | req/s | p99 ms | RSS MB |",
+                    "|---:|---:|---:|---:|---:|---:|",
+                    *soak_rows,
+                    "",
+                ]
+                if soak_rows
+                else []
+            ),
         ]
     )
     if args.out == "-":
