@@ -169,6 +169,66 @@ async def load(
     return out
 
 
+def compare_litellm(
+    venv: Path,
+    upstream: int,
+    tmp: Path,
+    levels: list[int],
+    args: argparse.Namespace,
+    ours: dict[int, float],
+) -> list[str]:
+    """LiteLLM's proxy (its own venv, never our dependency) on the same upstream and load."""
+    port = free_port()
+    key = "sk-bench-litellm-master-0123456789"
+    config = tmp / "litellm.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: auto\n    litellm_params:\n"
+        "      model: openai/gpt-4o-mini\n"
+        f"      api_base: http://127.0.0.1:{upstream}/v1\n"
+        "      api_key: sk-bench-not-a-real-key\n"
+        f"general_settings:\n  master_key: {key}\n",
+        encoding="utf-8",
+    )
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": str(tmp),
+        # No network here: use the cost map LiteLLM ships instead of fetching one.
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_TELEMETRY": "False",
+    }
+    command = [str(venv / "bin" / "litellm"), "--config", str(config), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port), "--num_workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    rows = []
+    try:
+        wait_port(port, timeout=120)
+        auth = {"authorization": f"Bearer {key}"}
+        for c in levels:
+            direct = asyncio.run(
+                load(upstream, "/v1/chat/completions", {}, c, args.requests, args.seconds)
+            )
+            theirs = asyncio.run(
+                load(port, "/v1/chat/completions", auth, c, args.requests, args.seconds)
+            )
+            rows.append(
+                f"| {c} | {theirs.pct(0.5):.2f} / {theirs.pct(0.99):.2f} "
+                f"| {theirs.pct(0.5) - direct.pct(0.5):.2f} | {theirs.rps:,.0f} "
+                f"| {ours.get(c, float('nan')):,.0f} "
+                f"| {theirs.errors} |"
+            )
+            print(
+                f"litellm c={c}: p50 {theirs.pct(0.5):.2f} ms, {theirs.rps:,.0f} req/s", flush=True
+            )
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    return rows
+
+
 def soak(port: int, headers: dict[str, str], seconds: float, pid: int) -> list[str]:
     """Steady load in one-minute slices: errors, throughput, tail latency and memory per slice."""
     rows = []
@@ -279,9 +339,18 @@ def main() -> None:
         default=0.0,
         help="also run a soak of this many seconds (2 workers, 8 clients), sampling memory",
     )
+    parser.add_argument(
+        "--litellm",
+        metavar="VENV",
+        default="",
+        help="a venv holding LiteLLM's proxy (e.g. the peers venv of benchmarks/peers/): "
+        "run it against the same upstream and report it beside ours",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     soak_rows: list[str] = []
+    litellm_rows: list[str] = []
+    ours_rps: dict[int, float] = {}
 
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(upstream_port)])
@@ -315,6 +384,7 @@ def main() -> None:
                         p50 = proxied.pct(0.50) - direct.pct(0.50)
                         p99 = proxied.pct(0.99) - direct.pct(0.99)
                         if workers == 1:
+                            ours_rps[c] = proxied.rps
                             rows.append(
                                 f"| {c} | {direct.pct(0.5):.2f} / {direct.pct(0.99):.2f} "
                                 f"| {proxied.pct(0.5):.2f} / {proxied.pct(0.99):.2f} "
@@ -337,6 +407,13 @@ def main() -> None:
                     )
                     if workers == 2 and args.soak > 0:
                         soak_rows = soak(port, auth, args.soak, proc.pid)
+                    if workers == 1 and args.litellm:
+                        # Stop ours first: both must not share the two cores.
+                        proc.terminate()
+                        proc.wait(10)
+                        litellm_rows = compare_litellm(
+                            Path(args.litellm), upstream_port, Path(tmp), levels, args, ours_rps
+                        )
                 finally:
                     proc.terminate()
                     proc.wait(10)
@@ -381,6 +458,19 @@ def main() -> None:
             "|---:|---:|---:|---:|",
             *mem_rows,
             "",
+            *(
+                [
+                    "## LiteLLM's proxy against the same upstream (1 worker)",
+                    "",
+                    "| clients | LiteLLM p50 / p99 | LiteLLM added p50 | LiteLLM req/s "
+                    "| tierrouter req/s (same run) | errors |",
+                    "|---:|---:|---:|---:|---:|---:|",
+                    *litellm_rows,
+                    "",
+                ]
+                if litellm_rows
+                else []
+            ),
             *(
                 [
                     f"## Soak: {args.soak:g} s, 2 workers, 8 clients",
