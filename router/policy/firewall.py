@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from router.errors import ConfigError
 from router.policy.errors import FirewallBlocked
-from router.policy.rules import new_id
+from router.policy.rules import header_fields
 
 __all__ = [
     "ACTIONS",
@@ -105,15 +105,7 @@ class FirewallRule:
             replacement = DEFAULT_REPLACEMENT
         if not isinstance(replacement, str):
             raise ConfigError(f"{where}.replacement: expected a string, got {replacement!r}")
-        priority = raw.get("priority", 0)
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise ConfigError(f"{where}.priority: expected an integer, got {priority!r}")
-        enabled = raw.get("is_enabled", True)
-        if not isinstance(enabled, bool):
-            raise ConfigError(f"{where}.is_enabled: expected true or false, got {enabled!r}")
-        rule_id = raw.get("id") or new_id("fw")
-        if not isinstance(rule_id, str):
-            raise ConfigError(f"{where}.id: expected a string, got {rule_id!r}")
+        rule_id, priority, enabled = header_fields(raw, where, "fw")
         now = time.time()
         rule = cls(
             id=rule_id,

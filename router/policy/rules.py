@@ -53,6 +53,20 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 
+def header_fields(raw: Mapping[str, Any], where: str, id_prefix: str) -> tuple[str, int, bool]:
+    """``(id, priority, is_enabled)``, the fields every rule kind shares, validated."""
+    priority = raw.get("priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ConfigError(f"{where}.priority: expected an integer, got {priority!r}")
+    enabled = raw.get("is_enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where}.is_enabled: expected true or false, got {enabled!r}")
+    rule_id = raw.get("id") or new_id(id_prefix)
+    if not isinstance(rule_id, str):
+        raise ConfigError(f"{where}.id: expected a string, got {rule_id!r}")
+    return rule_id, priority, enabled
+
+
 def _strings(value: Any, where: str, lower: bool = False) -> tuple[str, ...]:
     """One string or a list of them -> a tuple; the error names the field."""
     items = [value] if isinstance(value, str) else value
@@ -277,15 +291,7 @@ class RoutingRule:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"{where}.name: a rule needs a non-empty name")
         where = f"routing rule {name!r}"
-        priority = raw.get("priority", 0)
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise ConfigError(f"{where}.priority: expected an integer, got {priority!r}")
-        enabled = raw.get("is_enabled", True)
-        if not isinstance(enabled, bool):
-            raise ConfigError(f"{where}.is_enabled: expected true or false, got {enabled!r}")
-        rule_id = raw.get("id") or new_id("rr")
-        if not isinstance(rule_id, str):
-            raise ConfigError(f"{where}.id: expected a string, got {rule_id!r}")
+        rule_id, priority, enabled = header_fields(raw, where, "rr")
         now = time.time()
         return cls(
             id=rule_id,
