@@ -19,7 +19,7 @@ from router.proxy.errors import Wire
 from router.proxy.exchange import Exchange, json_response
 from router.proxy.headers import facts, routing_headers
 from router.proxy.models import check_model
-from router.proxy.streaming import SSEResponse
+from router.proxy.streaming import routed_stream
 
 __all__ = ["count_tokens", "messages"]
 
@@ -62,18 +62,13 @@ async def messages(request: Request) -> Response:
 async def _stream(
     ex: Exchange, chat_messages: list[dict[str, Any]], model: str, params: dict[str, Any]
 ) -> Response:
-    assert ex.guard is not None
-    stream = await ex.guard.wait(ex.ctx.router.achat_stream(chat_messages, model=model, **params))
-    ex.on_close(stream.aclose)
-    first = await ex.prefetch(stream, lambda chunk: True)
-    ex.facts = f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
-
-    def summary() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        attempts = stream.attempts
-        return facts(stream.decision, stream.model_used, stream.cost, attempts), attempts
-
-    encoder = AnthropicEncoder(stream.decision.estimated_tokens, lambda: summary()[0])
-    return SSEResponse(ex, stream, first, encoder, routing_headers(f), summary, stream.aclose)
+    return await routed_stream(
+        ex,
+        chat_messages,
+        model,
+        params,
+        lambda stream, final: AnthropicEncoder(stream.decision.estimated_tokens, final),
+    )
 
 
 async def count_tokens(request: Request) -> Response:

@@ -14,7 +14,7 @@ from router.proxy.errors import ProxyError, Wire, invalid, sse_error
 from router.proxy.exchange import Exchange, dumps, json_response
 from router.proxy.headers import facts, routing_headers, sse_comment
 from router.proxy.models import check_model, model_list
-from router.proxy.streaming import SSEResponse
+from router.proxy.streaming import SSEResponse, routed_stream
 
 __all__ = ["chat_completions", "list_models", "responses"]
 
@@ -89,19 +89,9 @@ async def chat_completions(request: Request) -> Response:
 async def _stream_chat(
     ex: Exchange, messages: list[dict[str, Any]], model: str, params: dict[str, Any], usage: bool
 ) -> Response:
-    assert ex.guard is not None
-    stream = await ex.guard.wait(ex.ctx.router.achat_stream(messages, model=model, **params))
-    ex.on_close(stream.aclose)
-    first = await ex.prefetch(stream, lambda chunk: True)
-    # The attempt now streaming is recorded only when it ends: count it here.
-    ex.facts = f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
-
-    def summary() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        attempts = stream.attempts
-        return facts(stream.decision, stream.model_used, stream.cost, attempts), attempts
-
-    encoder = ChatEncoder(usage, lambda: summary()[0])
-    return SSEResponse(ex, stream, first, encoder, routing_headers(f), summary, stream.aclose)
+    return await routed_stream(
+        ex, messages, model, params, lambda stream, final: ChatEncoder(usage, final)
+    )
 
 
 class ChatEncoder:

@@ -20,7 +20,7 @@ from router.proxy.errors import ProxyError, from_exception
 from router.proxy.exchange import Exchange
 from router.proxy.limits import ClientGone
 
-__all__ = ["Encoder", "SSEResponse"]
+__all__ = ["Encoder", "SSEResponse", "routed_stream"]
 
 _SSE_HEADERS = {
     "cache-control": "no-cache",
@@ -123,3 +123,33 @@ class SSEResponse(Response):
         if err.attempts:
             self.exchange.attempts = err.attempts
         return self.encoder.fail(err)
+
+
+async def routed_stream(
+    ex: Exchange,
+    messages: list[dict[str, Any]],
+    model: str,
+    params: dict[str, Any],
+    make_encoder: Callable[[Any, Callable[[], dict[str, Any]]], Encoder],
+) -> SSEResponse:
+    """Start a routed stream and wrap it in the caller's wire format.
+
+    The first chunk is fetched before any header goes out, so a failover before
+    the first token stays invisible and a total failure still gets a real error
+    status. ``make_encoder(stream, final_facts)`` builds the wire-format encoder.
+    """
+    from router.proxy.headers import facts, routing_headers
+
+    assert ex.guard is not None
+    stream = await ex.guard.wait(ex.ctx.router.achat_stream(messages, model=model, **params))
+    ex.on_close(stream.aclose)
+    first = await ex.prefetch(stream, lambda chunk: True)
+    # The attempt now streaming is recorded only when it ends: count it here.
+    ex.facts = f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+
+    def summary() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        attempts = stream.attempts
+        return facts(stream.decision, stream.model_used, stream.cost, attempts), attempts
+
+    encoder = make_encoder(stream, lambda: summary()[0])
+    return SSEResponse(ex, stream, first, encoder, routing_headers(f), summary, stream.aclose)
