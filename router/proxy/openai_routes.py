@@ -22,9 +22,7 @@ _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "functio
 _NOT_FORWARDED = frozenset({"model", "messages", "stream", "stream_options"})
 # Responses fields with no meaning for a stateless router; dropped rather than
 # forwarded to providers that would reject them.
-_RESPONSES_DROPPED = frozenset(
-    {"store", "include", "truncation", "background", "prompt_cache_key"}
-)
+_RESPONSES_DROPPED = frozenset({"store", "include", "truncation", "background", "prompt_cache_key"})
 _RESPONSES_STATEFUL = ("previous_response_id", "conversation", "prompt")
 
 
