@@ -34,7 +34,7 @@ __all__ = [
 # statement ends and operator characters. Counted with str.count and one
 # character-class scan; a regex alternation over code shapes costs twenty times
 # more on a 2 kB prompt, and this runs on every decision.
-_CODE_MARKS = ("```", "```", "\n    ", "\n\t", "def ", "();", "print(")
+_CODE_MARKS = ("```", "```", "\n    ", "\n\t", "def ", "();", "print(", "SELECT ", " FROM ")
 _CODE_PUNCT = re.compile(r"[`;{}=<>|&$#\\]")
 _MATH_SYNTAX = re.compile(r"[0-9] ?[-+*/×÷^=<>≤≥] ?[0-9(.a-z]")
 _MATH_SYMBOLS = re.compile(r"[√∑∫π∞≈≠²³]")

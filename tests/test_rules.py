@@ -186,3 +186,17 @@ def test_each_extractor_fires_on_its_trigger(
 def test_task_scorer(rules_router: Router, prompt: str, task: Task) -> None:
     """The rule task scorer separates the eight tasks on plain examples."""
     assert rules_router.classify(prompt).task is task
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "SELECT name FROM users WHERE id = 3",
+        "why does def f(x): return x fail",
+        "```\nls -la\n```",
+        "fix this:\n    for i in range(3):\n        print(i)",
+    ],
+)
+def test_code_presence_sees_code_itself(rules_router: Router, prompt: str) -> None:
+    """Fences, indentation, `def f(` and SELECT … FROM count as code, not only words about code."""
+    assert rules_router.classify(prompt).features["code_presence"].value > 0
