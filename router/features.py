@@ -49,6 +49,13 @@ def _code_syntax(text: str) -> int:
     return punct // 2 + sum([text.count(mark) for mark in _CODE_MARKS])
 
 
+def _questions(text: str) -> int:
+    # isascii() is a flag check, so ASCII prompts skip the two full-width scans.
+    if text.isascii():
+        return text.count("?")
+    return text.count("?") + text.count("？") + text.count("؟")
+
+
 def _math_syntax(lowered: str) -> int:
     count = len(_MATH_SYNTAX.findall(lowered))
     if not lowered.isascii():
@@ -294,7 +301,7 @@ class FeatureExtractor:
             # a word problem's handful of quantities from prose.
             numbers=sum(map(str.isdigit, scan.words)),
             list_lines=len(_LIST_LINE.findall(sampled)) if "\n" in sampled else 0,
-            questions=sampled.count("?") + sampled.count("？") + sampled.count("؟"),
+            questions=_questions(sampled),
         )
         return ev, sampled
 
@@ -312,7 +319,9 @@ class FeatureExtractor:
             tokens += ctx.tokens
         if prompt.has_tools:
             values["agentic_task"] = max(values["agentic_task"], 1.0)
-        language = self._detector.detect(sampled, ev.scan.words) if sampled.strip() else "und"
+        # isspace() scans without copying; strip() would copy up to the whole sample.
+        blank = not sampled or sampled.isspace()
+        language = "und" if blank else self._detector.detect(sampled, ev.scan.words)
         return Extraction(
             values=values,
             hits=hits,

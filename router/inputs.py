@@ -59,7 +59,7 @@ def read_prompt(
     has_tools = bool(tools)
     wants_structured = _wants_structured(response_format)
     if isinstance(value, str):
-        if not value.strip():
+        if _blank(value):
             raise RouterInputError("prompt is empty: pass a non-empty string or a list of messages")
         return Prompt(text=value, has_tools=has_tools, wants_structured=wants_structured)
     if value is None:
@@ -107,7 +107,7 @@ def _read_messages(messages: Sequence[Any], *, has_tools: bool, wants_structured
         has_audio = has_audio or audio
         if role in _SYSTEM_ROLES:
             system_parts.append(text)
-        elif text.strip() or images or audio:
+        elif not _blank(text) or images or audio:
             user_texts.append(text)
     if not user_texts:
         raise RouterInputError(
@@ -166,6 +166,12 @@ def _read_content(content: object, where: str) -> tuple[str, bool, bool]:
             raise RouterInputError(f"{path} has no string 'type'")
         # Unknown part types (files, documents, future kinds) carry no text we can score.
     return "\n".join(texts), has_images, has_audio
+
+
+def _blank(text: str) -> bool:
+    # isspace() stops at the first visible character; strip() would copy a
+    # 10 MB prompt just to find it is not empty.
+    return not text or text.isspace()
 
 
 def _wants_structured(response_format: object) -> bool:
