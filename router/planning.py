@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,9 @@ class RoutePlan:
         return self.chain[0].id
 
 
+_WIDE = re.compile("[\u2e80-\U0010ffff]")
+
+
 def estimate_tokens(messages: Any, tools: Any = None) -> int:
     """A cheap upper-ish token estimate of the whole request, for pricing and context fit."""
     text = (
@@ -120,7 +124,8 @@ def estimate_tokens(messages: Any, tools: Any = None) -> int:
     if tools:
         text += json.dumps(tools, ensure_ascii=False, default=str)
     # ASCII runs ~4 chars/token; CJK and other wide scripts nearer 1 char/token.
-    wide = sum(1 for ch in text if ord(ch) > 0x2E7F)
+    # Counted in C: a character loop in Python cost ~50 ms per MB of prompt.
+    wide = 0 if text.isascii() else len(_WIDE.findall(text))
     return (len(text) - wide) // 4 + wide + 1
 
 
