@@ -39,3 +39,14 @@ def open_existing(path: Path | None) -> SQLiteDecisionLog:
     except DecisionLogError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
+
+
+def since_or_exit(since: str | None) -> float | None:
+    """``--since`` as a timestamp; a bad value exits with the parser's message."""
+    from router.log.stats import parse_since
+
+    try:
+        return parse_since(since)
+    except ValueError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from None

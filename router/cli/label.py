@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from router.cli._logfile import LogOption, open_existing
+from router.cli._logfile import LogOption, open_existing, since_or_exit
 
 __all__ = ["register"]
 
@@ -38,14 +38,9 @@ def label(
 ) -> None:
     """Ask JUDGE whether each logged answer was good enough; resumable, asks before spending."""
     from router.errors import RouterError
-    from router.log.stats import parse_since
     from training.judge import plan_judging, run_judging
 
-    try:
-        start = parse_since(since)
-    except ValueError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
+    start = since_or_exit(since)
     store = open_existing(log)
     try:
         router = _make_router(config)

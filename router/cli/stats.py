@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from router.cli._logfile import LogOption, open_existing
+from router.cli._logfile import LogOption, open_existing, since_or_exit
 
 __all__ = ["register"]
 
@@ -28,13 +28,9 @@ def stats(
     log: LogOption = None,
 ) -> None:
     """Calls, spend, baseline spend, savings, mix by task/tier/model/language, feedback."""
-    from router.log.stats import parse_since, plot_summary, summarize
+    from router.log.stats import plot_summary, summarize
 
-    try:
-        start = parse_since(since)
-    except ValueError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
+    start = since_or_exit(since)
     store = open_existing(log)
     try:
         summary = summarize(store, since=start)
