@@ -21,7 +21,6 @@ from router.strategies import Strategy, load_profiles
 
 __all__ = [
     "MODES",
-    "Mode",
     "ModelRequest",
     "RequestKind",
     "mode_of",
@@ -34,22 +33,6 @@ class RequestKind(str, enum.Enum):
     AUTO = "auto"
     ANCHORED = "anchored"
     PIN = "pin"
-
-
-class Mode(str, enum.Enum):
-    """The suffix of ``<model>:<mode>``, and the strategy it routes with."""
-
-    QUALITY = "quality"
-    BALANCED = "balanced"
-    COST = "cost"
-
-    @property
-    def strategy(self) -> Strategy:
-        return {
-            Mode.QUALITY: Strategy.BEST,
-            Mode.BALANCED: Strategy.BALANCED,
-            Mode.COST: Strategy.CHEAPEST,
-        }[self]
 
 
 # The hosted SDK's mode names, and the spellings of this project that mean the same.

@@ -8,7 +8,7 @@ import pytest
 
 from router.catalog import Catalog, default_catalog
 from router.errors import ConfigError, NoCandidateError
-from router.model_strings import Mode, RequestKind, parse_model_string
+from router.model_strings import RequestKind, parse_model_string, strategy_of_mode
 from router.planning import Needs, RoutingPolicy, Rule, plan_route
 from router.strategies import Strategy, load_profiles, rank
 from router.types import Decision, Task, Tier
@@ -85,7 +85,7 @@ def test_model_strings(
         profile,
         model,
     )
-    assert Mode("balanced").strategy is Strategy.BALANCED
+    assert strategy_of_mode("balanced") is Strategy.BALANCED
 
 
 def test_bad_auto_suffix_lists_the_options() -> None:
