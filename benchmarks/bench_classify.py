@@ -9,6 +9,8 @@ One run measures, on this machine:
       and that a full decision leaves scikit-learn unimported;
   (d) a baseline in the same process and passes: ``text.lower().split()`` on the same prompts,
       so "decision = N x baseline" compares across machines where microseconds do not;
+      and a *skeleton* decision in the same passes (see ``make_skeleton``): the least any
+      pure-Python decision of this design costs, which says how far a target is from reach;
   (e) with --peers, the peer routers (benchmarks/peers/) on the same prompts, as ratios.
 
     python benchmarks/bench_classify.py                     # table only
@@ -79,18 +81,94 @@ PROBES: tuple[tuple[str, str], ...] = (
 # --- (a) + (d): decision latency and the baseline, interleaved pass by pass --------------------
 
 
+def make_skeleton(router: Any) -> Callable[[str], Any]:
+    """A decision stripped to its skeleton, built from ``router``'s own tables and model.
+
+    Lower-case and tokenise, one set intersection with the merged keyword words, fifteen
+    saturated counts, both linear heads over the non-zero columns with numpy, two softmaxes
+    and a frozen :class:`router.Decision`. No phrases, CJK substrings, code or maths syntax,
+    language, reasons or floors: the real decision does all of that on top, so the skeleton's
+    time is a floor for any pure-Python implementation of this design on this machine.
+    """
+    import math
+
+    import numpy as np
+
+    from router import Decision, Task, Tier
+    from router.features import FEATURE_NAMES
+    from router.text import tokenize
+
+    classifier = router.classifier
+    index, model = classifier.extractor._index, classifier.model
+    if model is None:
+        raise SystemExit("the skeleton needs the bundled model")
+    word_set, word_categories = index._word_set, index._words
+    featurizer = model.featurizer
+    signal_col = {name: i for i, name in enumerate(featurizer.layout.signals)}
+    columns = [(signal_col[name], name.split("_")[0]) for name in FEATURE_NAMES]
+    vocabulary, offset = featurizer._word_index, featurizer._words_offset
+    vocabulary_set = frozenset(vocabulary)
+    weights, bias, n_task = model._weights, model._bias, model._n_task
+    tasks, tiers = list(Task), list(Tier)
+
+    def softmax(logits: list[float]) -> list[float]:
+        top = max(logits)
+        exps = [math.exp(x - top) for x in logits]
+        total = sum(exps)
+        return [e / total for e in exps]
+
+    def skeleton(text: str) -> Any:
+        words = frozenset(tokenize(text.lower()))
+        counts: dict[str, int] = {}
+        for word in words & word_set:
+            for category in word_categories[word]:
+                counts[category] = counts.get(category, 0) + 1
+        cols: list[int] = []
+        vals: list[float] = []
+        for col, category in columns:
+            value = min(1.0, counts.get(category, 0) / 2)
+            if value:
+                cols.append(col)
+                vals.append(value)
+        hits = [offset + vocabulary[w] for w in words & vocabulary_set]
+        cols += hits
+        vals += [1.0] * len(hits)
+        logits = (np.dot(vals, weights.take(cols, axis=0)) + bias).tolist()
+        task_p, tier_p = softmax(logits[:n_task]), softmax(logits[n_task:])
+        best = max(range(len(tier_p)), key=tier_p.__getitem__)
+        return Decision(
+            task=tasks[max(range(n_task), key=task_p.__getitem__)],
+            task_scores=dict(zip(model.task_classes, task_p, strict=True)),
+            tier=tiers[best],
+            tier_probabilities=dict(zip(model.tier_classes, tier_p, strict=True)),
+            score=(best + 0.5) / 4,
+            confidence=min(max(task_p), max(tier_p)),
+            language="en",
+            source="skeleton",
+        )
+
+    return skeleton
+
+
 def bench_decisions(
-    records: list[Record], classify: Callable[[Any], Any], repeat: int, warmup: int, seed: int
+    records: list[Record],
+    classify: Callable[[Any], Any],
+    repeat: int,
+    warmup: int,
+    seed: int,
+    skeleton: Callable[[str], Any],
 ) -> dict[str, Any]:
     baseline: Callable[[str], Any] = lambda text: text.lower().split()  # noqa: E731
     for _ in range(warmup):
         for r in records:
             classify(r.payload)
             baseline(r.text)
+            skeleton(r.text)
     rng = random.Random(seed)
     order = list(records)
     ours: dict[str, list[int]] = {label: [] for label, _ in BUCKETS}
     base: dict[str, list[int]] = {label: [] for label, _ in BUCKETS}
+    floor: dict[str, list[int]] = {label: [] for label, _ in BUCKETS}
     clock = time.perf_counter_ns
     t_start = time.perf_counter()
     for _ in range(repeat):
@@ -106,6 +184,11 @@ def bench_decisions(
             t0 = clock()
             baseline(text)
             base[r.bucket].append(clock() - t0)
+        for r in order:
+            text = r.text
+            t0 = clock()
+            skeleton(text)
+            floor[r.bucket].append(clock() - t0)
     elapsed = time.perf_counter() - t_start
 
     def with_all(per: dict[str, list[int]]) -> dict[str, dict[str, float]]:
@@ -122,6 +205,7 @@ def bench_decisions(
         "ours": with_all(ours),
         "baseline": with_all(base),
         "baseline_op": "text.lower().split()",
+        "skeleton": with_all(floor),
         "elapsed_s": elapsed,
     }
 
@@ -298,6 +382,7 @@ def latency_rows(res: dict[str, Any]) -> list[list[str]]:
                 _us(o["max_us"]),
                 _us(b["p50_us"]),
                 f"{o['p50_us'] / b['p50_us']:.0f}×",
+                _us(d["skeleton"][label]["p50_us"]),
                 _ok(ok),
             ]
         )
@@ -313,6 +398,7 @@ LATENCY_HEADER = [
     "max",
     "baseline p50",
     "p50 ÷ baseline",
+    "skeleton p50",
     "target",
 ]
 
@@ -383,7 +469,9 @@ def render_rich(res: dict[str, Any]) -> None:
     note = _busy_note(env)
     if note:
         console.print(f"[yellow]warning: {note}[/]")
-    t = Table(title="(a) Router().classify per call, (d) baseline text.lower().split()")
+    t = Table(
+        title="(a) Router().classify per call, (d) baseline text.lower().split() and the skeleton"
+    )
     for h in LATENCY_HEADER:
         t.add_column(h, justify="right")
     for row in latency_rows(res):
@@ -587,7 +675,9 @@ def main(argv: list[str] | None = None) -> int:
         "timer_overhead_ns": timer_overhead_ns(),
     }
     _status(f"(a)+(d) {len(records)} prompts × {args.repeat} passes ...")
-    res["decisions"] = bench_decisions(records, classify, args.repeat, args.warmup, args.seed)
+    res["decisions"] = bench_decisions(
+        records, classify, args.repeat, args.warmup, args.seed, make_skeleton(router)
+    )
     res["tier_counts"] = dict(Counter(str(classify(r.payload).tier) for r in records))
     res["probes"] = {text: _label(classify(text)) for _, text in PROBES}
     _status(f"(b) {args.big_mb:g} MiB prompt × {args.big_runs} ...")
