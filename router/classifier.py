@@ -7,6 +7,7 @@ rules do better there; ``"blend"`` when it says an average of both does.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ _TIER_OF = {t.value: t for t in TIERS}
 _TASK_OF = {t.value: t for t in TASKS}
 _TIER_RANKS = tuple((t.value, t.rank) for t in TIERS)
 _BANDS = {t: tier_band(t) for t in TIERS}
+_RANK = {t: t.rank for t in TIERS}
 
 
 class Classifier:
@@ -170,7 +172,16 @@ class Classifier:
         task = _TASK_OF[max(task_p, key=task_p.__getitem__)]
         expected = sum([tier_p[value] * rank for value, rank in _TIER_RANKS])
         lo, hi = _BANDS[tier]
-        score = min(hi - 1e-9, max(lo, (expected + 0.5) / len(TIERS)))
+        # Inside the band: the expected rank relative to the chosen tier, plus the
+        # artifact's log-length term (its weight was chosen on held-out sources),
+        # squashed into (0, 1). Clipping the expected rank to the band instead made
+        # ties at the band edges, which a threshold cannot split.
+        z = (
+            expected
+            - _RANK[tier]
+            + model.length_weight * (math.log1p(ex.tokens) - model.length_center)
+        )
+        score = min(hi - 1e-9, lo + (hi - lo) * 0.5 * (1.0 + z / (1.0 + abs(z))))
         reasons.insert(
             0,
             f"{source}: P({tier.value})={tier_p[tier.value]:.2f}, "

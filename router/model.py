@@ -2,7 +2,9 @@
 
 An artifact is two files side by side: ``<name>.json`` (format version, feature
 layout, classes, library versions, training-data manifest, metrics) and
-``<name>.npz`` (coefficients and intercepts). Both load without pickle: the
+``<name>.npz`` (coefficients and intercepts). The JSON also holds the within-tier
+score weights (``within_tier``: ``length_weight``, ``length_center``), new in format
+version 2. Both load without pickle: the
 ``.npz`` is read with ``allow_pickle=False``. Training (``training/``) writes
 them from a fitted scikit-learn model; this module never imports scikit-learn.
 
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 ARTIFACT_FORMAT = "tierrouter-lr"
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2
 FLAG_NAMES: tuple[str, ...] = ("has_tools", "has_images", "wants_structured", "multi_turn")
 _BUNDLED_NAME = "tierrouter-model"
 
@@ -231,6 +233,11 @@ class ModelArtifact:
         policy = meta.get("low_confidence", {})
         self.confidence_threshold = float(policy.get("threshold", 0.0))
         self.low_confidence_policy = str(policy.get("policy", "rules"))
+        # Inside a tier's band, Decision.score orders prompts by
+        # expected tier rank + length_weight * (log(1 + tokens) - length_center).
+        within = meta["within_tier"]
+        self.length_weight = float(within["length_weight"])
+        self.length_center = float(within["length_center"])
 
     def predict(self, ex: Extraction) -> Prediction:
         import numpy as np
@@ -300,9 +307,12 @@ def load_artifact(path: str | Path) -> ModelArtifact:
     if not isinstance(meta, dict) or meta.get("format") != ARTIFACT_FORMAT:
         raise ModelArtifactError(f"{meta_path}: not a {ARTIFACT_FORMAT} artifact")
     if meta.get("format_version") != ARTIFACT_VERSION:
+        # Version 1 had no within-tier score weights; guessing them would change
+        # every decision's score without saying so.
         raise ModelArtifactError(
             f"{meta_path}: format_version {meta.get('format_version')!r} is not supported "
-            f"(this tierrouter reads version {ARTIFACT_VERSION}); retrain with `tierrouter train`"
+            f"(this tierrouter reads version {ARTIFACT_VERSION}: version 2 added the "
+            "within-tier score weights); retrain with `tierrouter train`"
         )
     try:
         with np.load(arrays_path, allow_pickle=False) as npz:
@@ -324,8 +334,15 @@ def _validate(
         layout = FeatureLayout.from_json(meta["features"])
         task_classes = list(meta["heads"]["task"]["classes"])
         tier_classes = list(meta["heads"]["tier"]["classes"])
+        within = meta["within_tier"]
+        length_weight = float(within["length_weight"])
+        length_center = float(within["length_center"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelArtifactError(f"{where}: missing or malformed field {exc}") from None
+    if not (math.isfinite(length_weight) and math.isfinite(length_center)) or length_weight < 0:
+        raise ModelArtifactError(
+            f"{where}: within_tier weights must be finite and length_weight >= 0, got {within!r}"
+        )
     unknown = set(layout.signals) - set(SIGNAL_NAMES)
     if unknown:
         raise ModelArtifactError(

@@ -114,7 +114,9 @@ class Decision:
 
     ``score`` is a continuous difficulty in ``[0, 1]``: each tier owns a quarter of
     the range (see :func:`tier_band`), so thresholding ``score`` never contradicts
-    ``tier``. ``tier_probabilities`` covers all four tiers and sums to 1.
+    ``tier``. Inside the band the model orders prompts by expected tier rank and
+    prompt length (weights in the artifact); the rules by their own score.
+    ``tier_probabilities`` covers all four tiers and sums to 1.
     The routing fields (``model`` onwards) are filled when a call is routed.
     """
 

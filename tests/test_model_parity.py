@@ -11,7 +11,7 @@ import pytest
 
 from router.classifier import Classifier
 from router.errors import ModelArtifactError
-from router.model import bundled_artifact_path, load_artifact
+from router.model import ARTIFACT_VERSION, bundled_artifact_path, load_artifact
 
 BUNDLED = bundled_artifact_path()
 needs_bundled = pytest.mark.skipif(not BUNDLED.exists(), reason="no bundled model artifact")
@@ -75,7 +75,7 @@ def test_round_trip_and_metadata(tmp_path: Path) -> None:
     path = _copy_artifact(tmp_path)
     artifact = load_artifact(path)
     meta = json.loads(path.read_text(encoding="utf-8"))
-    assert meta["format"] == "tierrouter-lr" and meta["format_version"] == 1
+    assert meta["format"] == "tierrouter-lr" and meta["format_version"] == ARTIFACT_VERSION
     assert artifact.version == meta["version"]
     assert meta["low_confidence"]["policy"] in ("rules", "blend")
     assert meta["training"]["manifest"]["sets"], "training-data manifest is empty"
@@ -94,6 +94,9 @@ def test_round_trip_and_metadata(tmp_path: Path) -> None:
         (lambda p: p.unlink(), "not found"),
         (lambda p: p.write_text("{not json", encoding="utf-8"), "not a readable JSON"),
         (lambda p: _edit(p, format_version=99), "format_version 99"),
+        (lambda p: _edit(p, format_version=1), "version 2 added the within-tier score"),
+        (lambda p: _edit(p, within_tier={"length_weight": 0.1}), "length_center"),
+        (lambda p: _edit(p, within_tier={"length_weight": -1, "length_center": 3}), ">= 0"),
         (lambda p: _edit(p, format="something-else"), "not a tierrouter-lr"),
         (lambda p: p.with_suffix(".npz").write_bytes(b"garbage"), "corrupt"),
         (lambda p: p.with_suffix(".npz").unlink(), "coefficients not found"),
@@ -143,3 +146,47 @@ def test_router_answers_with_the_bundled_model() -> None:
     assert decision.source == "model"
     assert decision.model_version
     assert not any("unavailable" in w for w in decision.warnings)
+
+
+@needs_bundled
+def test_score_places_the_prompt_in_its_band_by_expected_rank_and_length() -> None:
+    """The decision's score is the documented within-tier formula, for every prompt."""
+    import math
+
+    from router.types import TIERS, tier_band
+
+    classifier = Classifier()
+    model = classifier.model
+    assert model is not None
+    for prompt in PROMPTS:
+        d = classifier.classify(prompt)
+        if d.source == "rules":
+            continue
+        expected = sum(d.tier_probabilities[t.value] * t.rank for t in TIERS)
+        z = (
+            expected
+            - d.tier.rank
+            + model.length_weight * (math.log1p(d.estimated_tokens) - model.length_center)
+        )
+        lo, hi = tier_band(d.tier)
+        assert d.score == pytest.approx(lo + (hi - lo) * 0.5 * (1 + z / (1 + abs(z))), abs=1e-12)
+
+
+@needs_bundled
+def test_length_weight_moves_long_prompts_up_and_short_ones_down(tmp_path: Path) -> None:
+    """Same tier and probabilities; the length term lifts prompts longer than the center."""
+    import math
+
+    path = _copy_artifact(tmp_path)
+    _edit(path, within_tier={"length_weight": 0.5, "length_center": 4.0})
+    heavy = Classifier(model=path)
+    _edit(path, within_tier={"length_weight": 0.0, "length_center": 4.0})
+    flat = Classifier(model=path)
+    moved = set()
+    for prompt in [*PROMPTS, " ".join(PROMPTS)]:
+        h, f = heavy.classify(prompt), flat.classify(prompt)
+        assert h.tier == f.tier and h.tier_probabilities == f.tier_probabilities
+        longer = math.log1p(h.estimated_tokens) > 4.0
+        assert (h.score > f.score) if longer else (h.score < f.score)
+        moved.add(longer)
+    assert moved == {True, False}

@@ -108,3 +108,32 @@ def test_apgr_of_oracle_random_and_references() -> None:
     flat = routing_summary(np.zeros(n), strong, weak)
     assert flat["apgr"] == pytest.approx(0.5, abs=1e-9)
     assert flat["curve"]["pgr"][0] == 0.0 and flat["curve"]["pgr"][-1] == pytest.approx(1.0)
+
+
+def test_within_tier_concordance_counts_only_pairs_inside_a_tier() -> None:
+    from training.train import within_tier_concordance
+
+    tier = np.array([0, 0, 0, 1, 1])
+    label = np.array([0, 1, 2, 0, 3])
+    w = np.ones(5)
+    assert within_tier_concordance(tier, label, np.array([1.0, 2, 3, 5, 9]), w) == 1.0
+    assert within_tier_concordance(tier, label, np.array([3.0, 2, 1, 9, 5]), w) == 0.0
+    assert within_tier_concordance(tier, label, np.zeros(5), w) == 0.5
+    # Across tiers nothing is compared: a wrong order between tiers changes nothing.
+    assert within_tier_concordance(tier, label, np.array([1.0, 2, 3, -9, -5]), w) == 1.0
+    # Weights count pairs: the heavy mis-ordered pair dominates.
+    mixed = within_tier_concordance(
+        np.zeros(3, dtype=int), np.array([0, 1, 2]), np.array([2.0, 1, 3]), np.array([5.0, 5, 1])
+    )
+    assert mixed == pytest.approx((5 * 1 + 1 * 5) / (25 + 5 + 5))
+
+
+@needs_data
+def test_within_tier_weight_is_the_best_trial(trained: Path) -> None:
+    meta = json.loads(trained.read_text(encoding="utf-8"))
+    chosen = meta["within_tier"]["length_weight"]
+    trials = meta["metrics"]["within_tier_selection"]["trials"]
+    assert chosen in meta["training"]["config"]["length_weight_grid"]
+    best = max(t["concordance"] for t in trials)
+    first_best = next(t for t in trials if t["concordance"] > best - 1e-9)
+    assert first_best["length_weight"] == chosen

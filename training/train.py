@@ -20,6 +20,11 @@ Protocol (every choice below is made on training data only; eval sets never are 
 5. **Final fit** on all training rows with the chosen settings; the temperatures fitted
    on validation are folded into coefficients and intercepts (both divided by T), in
    the exported arrays and in the saved scikit-learn estimators alike.
+6. **Within-tier score.** ``Decision.score`` places a prompt inside its tier's band by
+   ``expected tier rank + w * (log(1 + tokens) - center)``. ``w`` is chosen from
+   ``TrainConfig.length_weight_grid`` by the weighted within-tier concordance of the
+   held-out-source predictions of step 4 (of two prompts given the same tier, does
+   the one labelled higher score higher?); ties keep the smaller weight.
 """
 
 from __future__ import annotations
@@ -89,6 +94,9 @@ class TrainConfig:
     # Fit each head's temperature on the held-out-source predictions rather
     # than on the random validation slice (see _holdout).
     calibrate_on_held_out_sources: bool = True
+    # Candidate weights of log(1 + tokens) next to the expected tier rank inside a
+    # tier's band (see _within_tier); 0 keeps the expected rank alone.
+    length_weight_grid: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -491,11 +499,12 @@ def _holdout(
     choices: dict[str, HeadChoice],
     temps: dict[str, float],
     tick: Callable[[str], None],
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], np.ndarray[Any, Any] | None]:
+    """The held-out-source report and the held-out tier probabilities (None: one source)."""
     cfg = data.cfg
     units = sorted({holdout_unit(ex) for ex in data.examples})
     if len(units) < 2:
-        return {"folds": 0, "note": "a single source: nothing to hold out"}
+        return {"folds": 0, "note": "a single source: nothing to hold out"}, None
     folds = min(cfg.holdout_folds, len(units))
     ranked = sorted(units, key=lambda u: _hash_unit(u, cfg.seed))
     fold_of = {u: k % folds for k, u in enumerate(ranked)}
@@ -541,7 +550,119 @@ def _holdout(
         }
         for fam, ix in sorted(by_family.items())
     }
-    return result
+    return result, tier_p
+
+
+def _band_position(z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Where ``Classifier`` puts a prompt inside its tier's band, as a fraction of the band."""
+    out: np.ndarray[Any, Any] = 0.5 * (1.0 + z / (1.0 + np.abs(z)))
+    return out
+
+
+def _ordered_mass(
+    low: np.ndarray[Any, Any],
+    w_low: np.ndarray[Any, Any],
+    high: np.ndarray[Any, Any],
+    w_high: np.ndarray[Any, Any],
+) -> tuple[float, float]:
+    """Weighted pairs (low-labelled, high-labelled) that the score orders right, ties half."""
+    order = np.argsort(low, kind="stable")
+    sorted_low = low[order]
+    cum = np.concatenate([[0.0], np.cumsum(w_low[order])])
+    below = cum[np.searchsorted(sorted_low, high, side="left")]
+    equal = cum[np.searchsorted(sorted_low, high, side="right")] - below
+    right = float(np.sum(w_high * (below + 0.5 * equal)))
+    return right, float(w_high.sum() * w_low.sum())
+
+
+def within_tier_concordance(
+    tier: np.ndarray[Any, Any],
+    label: np.ndarray[Any, Any],
+    z: np.ndarray[Any, Any],
+    w: np.ndarray[Any, Any],
+) -> float:
+    """Of two prompts given the same tier but labelled differently, how often ``z`` ranks the
+    higher-labelled one higher (weighted; ties count half). 0.5 is a coin flip."""
+    right = total = 0.0
+    for t in np.unique(tier).tolist():
+        here = tier == t
+        for a in range(len(TIER_NAMES)):
+            lo = here & (label == a)
+            if not lo.any():
+                continue
+            for b in range(a + 1, len(TIER_NAMES)):
+                hi = here & (label == b)
+                if hi.any():
+                    r, m = _ordered_mass(z[lo], w[lo], z[hi], w[hi])
+                    right += r
+                    total += m
+    return right / total if total else 0.5
+
+
+def _within_tier(
+    data: _Data, idx: np.ndarray[Any, Any], tier_p: np.ndarray[Any, Any], where: str
+) -> dict[str, Any]:
+    """Choose the weight of log(1 + tokens) beside the expected tier rank inside a band.
+
+    ``tier_p[k]`` is the prediction for row ``idx[k]`` from a model that did not fit it.
+    Only the order inside a band matters to a threshold, so the criterion is the
+    within-tier concordance with the tier labels. The routing APGR on rows with
+    strong/weak outcomes (the MMLU train subjects) is recorded beside it, not used.
+    """
+    from training.metrics import routing_summary
+
+    w_all = data.weights()
+    tokens = np.log1p(np.asarray([ex.tokens for ex in data.extractions], dtype=np.float64))
+    center = float(np.average(tokens, weights=w_all))
+    y = data.labels("tier")[idx]
+    labelled = y != ""
+    label = np.asarray([TIER_RANK.get(str(c), -1) for c in y])
+    tier = tier_p.argmax(axis=1)
+    expected = tier_p @ np.arange(len(TIER_NAMES), dtype=np.float64)
+    tok, w = tokens[idx], w_all[idx]
+    outcome = [
+        k
+        for k, i in enumerate(idx.tolist())
+        if "strong_correct" in (data.examples[i].outcome or {})
+    ]
+    pairs = np.asarray(
+        [
+            (
+                float((data.examples[idx[k]].outcome or {})["strong_correct"]),
+                float((data.examples[idx[k]].outcome or {})["weak_correct"]),
+            )
+            for k in outcome
+        ]
+    ).reshape(-1, 2)
+    trials = []
+    best: tuple[float, float] = (-1.0, 0.0)
+    for weight in data.cfg.length_weight_grid:
+        z = expected - tier + weight * (tok - center)
+        trial: dict[str, Any] = {
+            "length_weight": weight,
+            "concordance": round(
+                within_tier_concordance(tier[labelled], label[labelled], z[labelled], w[labelled]),
+                5,
+            ),
+        }
+        if outcome:
+            score = tier[outcome] + _band_position(z[outcome])
+            trial["outcome_apgr"] = round(
+                routing_summary(score, pairs[:, 0], pairs[:, 1])["apgr"], 5
+            )
+        trials.append(trial)
+        # Strictly better only: a tie keeps the smaller weight (less length).
+        if trial["concordance"] > best[0] + 1e-9:
+            best = (trial["concordance"], weight)
+    return {
+        "score": {"length_weight": best[1], "length_center": round(center, 6)},
+        "selection": {
+            "on": where,
+            "rows": int(labelled.sum()),
+            "outcome_rows": len(outcome),
+            "trials": trials,
+        },
+    }
 
 
 def _family(ex: Example) -> str:
@@ -611,9 +732,13 @@ def train(
         val_raw[head] = _softmax(logits)
     # May replace the temperatures with ones fitted on held-out sources, so it
     # runs before anything that reads calibrated probabilities.
-    held_out = _holdout(data, choices, temps, tick)
+    held_out, held_out_tier = _holdout(data, choices, temps, tick)
     for head in HEADS:
         val_probs[head] = _softmax(val_logits[head] / temps[head])
+    if held_out_tier is not None:
+        within = _within_tier(data, np.arange(n), held_out_tier, "held-out sources")
+    else:
+        within = _within_tier(data, val_idx, val_probs["tier"], "validation slice")
     validation = _report(data, val_idx, val_probs)
     uncalibrated = _report(data, val_idx, val_raw)
     if "tier" in validation and "tier" in uncalibrated:
@@ -643,6 +768,8 @@ def train(
     digest = hashlib.sha256()
     for name in sorted(arrays):
         digest.update(np.ascontiguousarray(arrays[name]).tobytes())
+    # The within-tier weights change decisions as much as the coefficients do.
+    digest.update(json.dumps(within["score"], sort_keys=True).encode())
     seconds = time.perf_counter() - started
     meta: dict[str, Any] = {
         "format": ARTIFACT_FORMAT,
@@ -668,6 +795,7 @@ def train(
             for head in HEADS
         },
         "low_confidence": {"threshold": low_conf["threshold"], "policy": low_conf["policy"]},
+        "within_tier": within["score"],
         "training": {
             "seed": cfg.seed,
             "rows": n,
@@ -680,6 +808,7 @@ def train(
                 "c_grid": list(cfg.c_grid),
                 "holdout_folds": cfg.holdout_folds,
                 "max_iter": cfg.max_iter,
+                "length_weight_grid": list(cfg.length_weight_grid),
             },
             "seconds": round(seconds, 1),
             "manifest": manifest or {},
@@ -687,6 +816,7 @@ def train(
         "metrics": {
             "validation": validation,
             "low_confidence_selection": low_conf,
+            "within_tier_selection": within["selection"],
             "held_out_sources": held_out,
         },
     }
