@@ -29,8 +29,9 @@ __all__ = ["Classifier"]
 _TIER_OF = {t.value: t for t in TIERS}
 _TASK_OF = {t.value: t for t in TASKS}
 _TIER_RANKS = tuple((t.value, t.rank) for t in TIERS)
-_BANDS = {t: tier_band(t) for t in TIERS}
-_RANK = {t: t.rank for t in TIERS}
+# Keyed by value: an Enum member hashes through a Python-level __hash__.
+_BANDS = {t.value: tier_band(t) for t in TIERS}
+_RANK = {t.value: t.rank for t in TIERS}
 
 
 class Classifier:
@@ -168,36 +169,36 @@ class Classifier:
             total = sum(kept.values()) or 1.0
             tier_p = {t.value: kept.get(t.value, 0.0) / total for t in TIERS}
             reasons.append(why)
-        tier = _TIER_OF[max(tier_p, key=tier_p.__getitem__)]
-        task = _TASK_OF[max(task_p, key=task_p.__getitem__)]
+        tier_name = max(tier_p, key=tier_p.__getitem__)
+        task_name = max(task_p, key=task_p.__getitem__)
         expected = sum([tier_p[value] * rank for value, rank in _TIER_RANKS])
-        lo, hi = _BANDS[tier]
+        lo, hi = _BANDS[tier_name]
         # Inside the band: the expected rank relative to the chosen tier, plus the
         # artifact's log-length term (its weight was chosen on held-out sources),
         # squashed into (0, 1). Clipping the expected rank to the band instead made
         # ties at the band edges, which a threshold cannot split.
         z = (
             expected
-            - _RANK[tier]
+            - _RANK[tier_name]
             + model.length_weight * (math.log1p(ex.tokens) - model.length_center)
         )
         score = min(hi - 1e-9, lo + (hi - lo) * 0.5 * (1.0 + z / (1.0 + abs(z))))
         reasons.insert(
             0,
-            f"{source}: P({tier.value})={tier_p[tier.value]:.2f}, "
-            f"P({task.value})={task_p[task.value]:.2f}",
+            f"{source}: P({tier_name})={tier_p[tier_name]:.2f}, "
+            f"P({task_name})={task_p[task_name]:.2f}",
         )
         return Decision(
-            task=task,
+            task=_TASK_OF[task_name],
             task_scores=task_p,
-            tier=tier,
+            tier=_TIER_OF[tier_name],
             tier_probabilities=tier_p,
             score=score,
             confidence=round(min(max(tier_p.values()), max(task_p.values())), 4),
             language=ex.language,
             source=source,
             # Each signal's share of the chosen tier's logit under the model.
-            features=Contributions(ex.values, model.signal_weights[tier.value]),
+            features=Contributions(ex.values, model.signal_weights[tier_name]),
             reasons=tuple(reasons),
             warnings=tuple(warnings),
             estimated_tokens=ex.tokens,
