@@ -53,6 +53,36 @@ def test_a_worse_challenger_is_not_promoted(tmp_path: Path, base_rows: list) -> 
     assert forced.promoted and registry.promoted_version(tmp_path / "models") == forced.name
 
 
+def test_a_challenger_that_forgets_the_bundled_data_is_not_promoted(
+    tmp_path: Path, base_rows: list
+) -> None:
+    # The user relabels every prompt of the bundled slice one tier cheaper and weights
+    # the log heavily: the challenger wins on held-out log rows (they say cheaper too)
+    # and loses on the bundled labels the guard scores, so the champion stays.
+    lower = {"MEDIUM": "SIMPLE", "COMPLEX": "MEDIUM", "REASONING": "COMPLEX"}
+    rows = [
+        {"prompt": ex.prompt_text(), "tier_fix": lower[ex.tier]}
+        for ex in base_rows
+        if ex.tier in lower
+    ]
+    log = synthetic_log(tmp_path / "d.db", rows)
+    result = train_with_logs(
+        log, base_rows=base_rows, registry=tmp_path / "models", cfg=FAST, log_weight=30.0
+    )
+    held, guard = result.metrics["held_out"], result.metrics["guard"]
+    assert held["challenger"]["score"] > held["champion"]["score"]
+    assert guard["rows"] == len([ex for ex in base_rows if ex.tier is not None])
+    assert guard["challenger"] < guard["champion"] - guard["max_regression"]
+    assert not result.promoted and "forgot" in result.reason, result.reason
+    assert registry.promoted_version(tmp_path / "models") is None
+    # A looser bound lets the same challenger through.
+    loose = train_with_logs(
+        log, base_rows=base_rows, registry=tmp_path / "models", cfg=FAST, log_weight=30.0,
+        max_regression=1.0,
+    )  # fmt: skip
+    assert loose.promoted, loose.reason
+
+
 def test_logs_favouring_a_cheaper_model_make_the_family_route_cheaper(
     fake: FakeProviders, tmp_path: Path, base_rows: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -71,8 +101,9 @@ def test_logs_favouring_a_cheaper_model_make_the_family_route_cheaper(
     log = synthetic_log(tmp_path / "d.db", rows)
     result = train_with_logs(log, base_rows=base_rows, cfg=FAST)
     assert result.promoted, result.reason
-    held = result.metrics["held_out"]
+    held, guard = result.metrics["held_out"], result.metrics["guard"]
     assert held["challenger"]["score"] > held["champion"]["score"]
+    assert guard["challenger"] >= guard["champion"] - guard["max_regression"]
 
     before.reload_model()  # a running router picks the promoted model up
     for router in (before, Router(**options)):
@@ -106,3 +137,10 @@ def test_no_labelled_rows_is_a_clear_error(tmp_path: Path) -> None:
     log = synthetic_log(tmp_path / "d.db", [{"prompt": "hello"}])
     with pytest.raises(ValueError, match=r"0 labelled rows.*tierrouter feedback"):
         train_with_logs(log, base_rows=[], registry=tmp_path / "m")
+
+
+def test_max_regression_out_of_range_names_the_option(tmp_path: Path) -> None:
+    out = CliRunner().invoke(
+        app, ["train", "--logs", str(tmp_path / "d.db"), "--max-regression", "2"]
+    )
+    assert out.exit_code == 2 and "--max-regression" in out.output

@@ -10,15 +10,20 @@
    each exactly as ``Router(model=...)`` decides, on the held-out log rows:
    weighted tier accuracy is the score; within-one, under-/over-tier rates and
    task accuracy are reported beside it;
-4. stores the challenger in the registry (:mod:`router.log.registry`) with a
+4. scores both, the same way, on a fixed sample of the bundled training rows (the
+   *guard*): a challenger fitted hard to the user's traffic can forget everything
+   else, and held-out log rows, drawn from that same traffic, would not show it;
+5. stores the challenger in the registry (:mod:`router.log.registry`) with a
    ``metrics.json``, and promotes it only if its score beats the champion's by
-   more than ``min_gain`` on at least ``min_held_out`` rows (``force=True``
+   more than ``min_gain`` on at least ``min_held_out`` rows *and* its guard score
+   is no more than ``max_regression`` below the champion's (``force=True``
    promotes regardless). Nothing is deleted: ``tierrouter models rollback``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -30,7 +35,7 @@ from training.examples import TIER_NAMES, Example
 from training.log_labels import LabelReport, labels_from_log, split
 from training.train import Progress, TrainConfig, load_training_data, save, train
 
-__all__ = ["RetrainResult", "score_rows", "train_with_logs"]
+__all__ = ["RetrainResult", "guard_sample", "score_rows", "train_with_logs"]
 
 
 @dataclass
@@ -75,6 +80,19 @@ def score_rows(model: Any, rows: Sequence[Example]) -> dict[str, Any]:
     }
 
 
+def guard_sample(rows: Sequence[Example], size: int, seed: int) -> list[Example]:
+    """Up to ``size`` tier-labelled rows, chosen by a seeded hash of their ids.
+
+    A hash, not the row order, so the sample does not follow how sources are listed,
+    and the same rows come back on every run with the same seed.
+    """
+
+    def key(ex: Example) -> bytes:
+        return hashlib.blake2b(f"{seed}:{ex.id}".encode(), digest_size=8).digest()
+
+    return sorted((ex for ex in rows if ex.tier is not None), key=key)[:size]
+
+
 def _champion(registry: str | Path | None) -> tuple[Any, str]:
     from router.log.registry import promoted_version, registry_root
     from router.model import bundled_artifact_path
@@ -95,6 +113,8 @@ def train_with_logs(
     held_out: float = 0.3,
     min_held_out: int = 5,
     min_gain: float = 0.0,
+    max_regression: float = 0.02,
+    guard_size: int = 800,
     force: bool = False,
     promote: bool = True,
     registry: str | Path | None = None,
@@ -109,6 +129,9 @@ def train_with_logs(
         base_rows: use these rows instead of loading ``data`` (tests, notebooks: a small slice).
         log_weight: multiplies each log row's weight (the label rules set the base weight).
         held_out: share of labelled log rows kept for the champion/challenger comparison.
+        max_regression: how far below the champion the challenger's tier accuracy on the
+            guard rows (bundled training rows) may fall and still be promoted.
+        guard_size: how many bundled training rows the guard scores (a seeded sample).
         force: promote even when the challenger is not better.
         registry: model registry folder (default :func:`router.log.paths.model_dir`).
 
@@ -151,16 +174,31 @@ def train_with_logs(
     champion_model, champion_name = _champion(registry)
     challenger = score_rows(folder / "model.json", test_log)
     champion = score_rows(champion_model, test_log)
+    guard = guard_sample(rows, guard_size, cfg.seed)
+    guard_scores = {
+        "rows": len(guard),
+        "challenger": score_rows(folder / "model.json", guard)["score"],
+        "champion": score_rows(champion_model, guard)["score"],
+        "max_regression": max_regression,
+    }
     c_score, k_score = challenger["score"], champion["score"]
+    c_guard, k_guard = guard_scores["challenger"], guard_scores["champion"]
     if force:
         promoted, reason = True, "forced"
     elif len(test_log) < min_held_out or c_score is None or k_score is None:
         promoted = False
         reason = f"only {len(test_log)} held-out log rows (need {min_held_out})"
-    elif c_score > k_score + min_gain:
-        promoted, reason = True, f"better on held-out logs ({c_score:.3f} > {k_score:.3f})"
-    else:
+    elif c_score <= k_score + min_gain:
         promoted, reason = False, f"not better on held-out logs ({c_score:.3f} <= {k_score:.3f})"
+    elif c_guard is not None and k_guard is not None and c_guard < k_guard - max_regression:
+        promoted = False
+        reason = (
+            f"better on held-out logs ({c_score:.3f} > {k_score:.3f}) but worse on "
+            f"{len(guard)} bundled training rows ({c_guard:.3f} < {k_guard:.3f} - "
+            f"{max_regression:g}): it forgot what the bundled data teaches"
+        )
+    else:
+        promoted, reason = True, f"better on held-out logs ({c_score:.3f} > {k_score:.3f})"
     metrics = {
         "created": time.time(),
         "version": result.meta["version"],
@@ -174,6 +212,7 @@ def train_with_logs(
         "base_rows": len(rows),
         "log_weight": log_weight,
         "held_out": {"challenger": challenger, "champion": {**champion, "name": champion_name}},
+        "guard": guard_scores,
         "validation": result.meta["metrics"]["validation"],
         "decision": {"promoted": promoted, "reason": reason, "min_gain": min_gain},
     }
@@ -200,6 +239,13 @@ def print_result(result: RetrainResult, console: Any) -> None:
         label = f"{who} ({m.get('name', result.name)})"
         table.add_row(label, f("score"), f("within_one"), f("under_tier"), f("over_tier"),
                       f("task_accuracy"))  # fmt: skip
+    guard = result.metrics["guard"]
+    if guard["rows"]:
+        table.add_row(
+            f"guard: {guard['rows']} bundled rows, challenger / champion",
+            f"{guard['challenger']:.3f} / {guard['champion']:.3f}",
+            "", "", "", "",
+        )  # fmt: skip
     console.print(result.labels.summary())
     console.print(table)
     verdict = "promoted" if result.promoted else "kept the champion"

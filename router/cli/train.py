@@ -51,6 +51,16 @@ def train(
         bool,
         typer.Option("--force", help="With --logs: promote the challenger even if not better."),
     ] = False,
+    max_regression: Annotated[
+        float,
+        typer.Option(
+            "--max-regression",
+            min=0.0,
+            max=1.0,
+            help="With --logs: refuse a challenger whose tier accuracy on a sample of the "
+            "bundled training rows falls more than this below the champion's.",
+        ),
+    ] = 0.02,
 ) -> None:
     """Train the task and tier model, print validation metrics, write the artifact."""
     try:
@@ -68,7 +78,15 @@ def train(
 
     console = Console(stderr=True)
     if logs is not None:
-        _train_with_logs(logs, data or [], public=public, force=force, seed=seed, console=console)
+        _train_with_logs(
+            logs,
+            data or [],
+            public=public,
+            force=force,
+            max_regression=max_regression,
+            seed=seed,
+            console=console,
+        )
         return
     try:
         rows, manifest = load_training_data(data or (), public=public)
@@ -123,7 +141,14 @@ def _print_metrics(console: object, meta: dict[str, object], seconds: float) -> 
 
 
 def _train_with_logs(
-    logs: Path, data: list[Path], *, public: bool, force: bool, seed: int, console: Any
+    logs: Path,
+    data: list[Path],
+    *,
+    public: bool,
+    force: bool,
+    max_regression: float,
+    seed: int,
+    console: Any,
 ) -> None:
     """Challenger on bundled data plus the user's labelled logs, against the current champion."""
     from training.retrain import print_result, train_with_logs
@@ -131,7 +156,12 @@ def _train_with_logs(
 
     try:
         result = train_with_logs(
-            logs, data=data, public=public, force=force, cfg=TrainConfig(seed=seed)
+            logs,
+            data=data,
+            public=public,
+            force=force,
+            max_regression=max_regression,
+            cfg=TrainConfig(seed=seed),
         )
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"Error: {exc}", err=True)
