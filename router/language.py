@@ -13,20 +13,28 @@ from collections.abc import Iterable, Mapping
 
 __all__ = ["LanguageDetector"]
 
+# Each script's characters, as regex class ranges; Latin last.
+_SCRIPT_RANGES: tuple[tuple[str, str], ...] = (
+    ("ja", "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"),
+    ("zh", "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"),
+    ("ko", "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"),
+    ("ru", "\u0400-\u04ff"),
+    ("ar", "\u0600-\u06ff\u0750-\u077f"),
+    ("el", "\u0370-\u03ff"),
+    ("he", "\u0590-\u05ff"),
+    ("th", "\u0e00-\u0e7f"),
+    ("hi", "\u0900-\u097f"),
+    ("latin", "A-Za-z\u00c0-\u024f"),
+)
+_SCRIPTS = tuple(script for script, _ in _SCRIPT_RANGES)
 # One alternation of script runs: a single pass over the head of the text,
 # with group i capturing runs of script i.
-_SCRIPTS = ("ja", "zh", "ko", "ru", "ar", "el", "he", "th", "hi", "latin")
-_SCRIPT_RUNS = re.compile(
-    r"([\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]+)"
-    r"|([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
-    r"|([\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]+)"
-    r"|([\u0400-\u04ff]+)"
-    r"|([\u0600-\u06ff\u0750-\u077f]+)"
-    r"|([\u0370-\u03ff]+)"
-    r"|([\u0590-\u05ff]+)"
-    r"|([\u0e00-\u0e7f]+)"
-    r"|([\u0900-\u097f]+)"
-    r"|([A-Za-z\u00c0-\u024f]+)"
+_SCRIPT_RUNS = re.compile("|".join(f"([{ranges}]+)" for _, ranges in _SCRIPT_RANGES))
+# Any character of a script other than Latin: without one, every count but Latin's
+# is zero and the function words decide, so the run scan, which loops in Python
+# once per word and is most of the cost of detecting German or French, is skipped.
+_NON_LATIN = re.compile(
+    "[" + "".join(ranges for script, ranges in _SCRIPT_RANGES if script != "latin") + "]"
 )
 _UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
 _PERSIAN = re.compile(r"[پچژگ]")
@@ -91,7 +99,7 @@ class LanguageDetector:
         return self._by_script(head, words) or self._default
 
     def _by_script(self, head: str, words: Iterable[str]) -> str | None:
-        if head.isascii():
+        if head.isascii() or not _NON_LATIN.search(head):
             return self._latin(words, head)
         sizes = [0] * (len(_SCRIPTS) + 1)
         for match in _SCRIPT_RUNS.finditer(head):
