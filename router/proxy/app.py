@@ -44,6 +44,9 @@ def create_app(router: Router, settings: ProxySettings | None = None) -> Starlet
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         router.catalog  # noqa: B018 -- build the call engine now, not on the first request
+        from router.proxy.upstream import transport_factory
+
+        router._use_transport_factory(transport_factory(settings.max_concurrency))
         yield
         await router.aclose()
 

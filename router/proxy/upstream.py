@@ -1,0 +1,120 @@
+"""The proxy's upstream HTTP transport: httpx's API on aiohttp's connection pool.
+
+Every upstream call still goes through an ``httpx.AsyncClient`` (the providers'
+code, the error handling and the user's own ``http_client=``/``transport=``
+options are unchanged); only the transport underneath differs. httpcore's pool
+costs the proxy more CPU than anything else under concurrency: it takes anyio
+locks around every request and polls every idle pooled connection for
+readability before each one, so throughput fell as clients were added.
+aiohttp's pool does neither (``benchmarks/bench_proxy_results.md``).
+
+httpx-aiohttp maps aiohttp's exceptions to httpx's, but two of its mappings
+would mislead the fallback code and the user: a refused connection and a
+server that hangs up both become ``httpx.ConnectTimeout``. :class:`ProxyTransport`
+re-maps those so a refusal or a reset reads as a connection error and only a
+real timeout reads as one.
+
+Imported only by the proxy app at start-up: ``import router`` never loads aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+from urllib.request import getproxies
+
+import httpx
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["transport_factory"]
+
+_log = logging.getLogger("tierrouter.proxy")
+
+
+def transport_factory(max_connections: int) -> Callable[[], httpx.AsyncBaseTransport] | None:
+    """A factory of aiohttp-backed transports, or None when aiohttp is not installed.
+
+    One transport per event loop (the call engine keeps one client per loop).
+    ``max_connections`` should be the proxy's concurrency limit: the gate already
+    refuses requests past it, so a smaller pool would only queue them a second time.
+    """
+    try:
+        import aiohttp
+        from httpx_aiohttp import AiohttpTransport
+        from httpx_aiohttp.transport import AiohttpResponseStream
+    except ImportError:
+        _log.info("httpx-aiohttp is not installed: upstream calls use httpx's own pool")
+        return None
+
+    class ProxyTransport(AiohttpTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            try:
+                response = await super().handle_async_request(request)
+            except (httpx.TransportError, aiohttp.ClientError) as exc:
+                raise _remap(exc) from _cause(exc)
+            if isinstance(response.stream, AiohttpResponseStream):
+                response.stream = _RemappedStream(response.stream)
+            return response
+
+    def session() -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=max_connections,
+            # httpx's default, so an idle pool behaves as it did under httpcore.
+            keepalive_timeout=5.0,
+            ssl=httpx.create_ssl_context(),
+        )
+        # HTTP(S)_PROXY and NO_PROXY apply as they do with httpx's defaults; looked up
+        # once here, since aiohttp would otherwise re-read them on every request.
+        return aiohttp.ClientSession(connector=connector, trust_env=bool(getproxies()))
+
+    def make() -> httpx.AsyncBaseTransport:
+        return ProxyTransport(client=session)
+
+    return make
+
+
+class _RemappedStream(httpx.AsyncByteStream):
+    """A response body whose transport errors get :func:`_remap` too."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        import aiohttp
+
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except (httpx.TransportError, aiohttp.ClientError) as exc:
+            raise _remap(exc) from _cause(exc)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """What aiohttp raised: httpx-aiohttp chains it as the cause of its own exception."""
+    return exc.__cause__ if isinstance(exc, httpx.TransportError) and exc.__cause__ else exc
+
+
+def _remap(exc: BaseException) -> BaseException:
+    """The httpx exception that says what really happened underneath."""
+    import aiohttp
+
+    cause = _cause(exc)
+    if isinstance(cause, asyncio.TimeoutError):
+        # aiohttp's timeout errors are asyncio.TimeoutError; httpx-aiohttp maps them right.
+        return exc
+    message = str(cause) or type(cause).__name__
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(message)  # refused, unreachable, DNS
+    if isinstance(cause, aiohttp.ClientPayloadError):
+        return httpx.ReadError(message)  # the body broke off
+    if isinstance(cause, aiohttp.ClientError):
+        # A reset, a server that hung up without answering, or a malformed response.
+        return httpx.RemoteProtocolError(message)
+    return exc
