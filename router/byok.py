@@ -298,18 +298,16 @@ class ByokMixin:
             Feedback(decision_id, rating, verdict, task, tier, source="user", comment=comment)
         )
 
-    def _use_transport_factory(
-        self, factory: Callable[[], httpx.AsyncBaseTransport] | None
-    ) -> bool:
-        """Proxy hook: upstream calls go through ``factory()``'s transports.
+    def _use_client_factory(self, factory: Callable[[float], httpx.AsyncClient]) -> bool:
+        """Proxy hook: upstream calls go through clients made by ``factory(timeout)``.
 
         Only when the router was given neither ``http_client`` nor ``transport``:
         the caller's own choice always wins. Returns whether the factory is in use.
         """
         s = self._byok_settings
-        if factory is None or s["http_client"] is not None or s["transport"] is not None:
+        if s["http_client"] is not None or s["transport"] is not None:
             return False
-        self._engine().transport_factory = factory
+        self._engine().client_factory = factory
         return True
 
     # ---- lifecycle ---------------------------------------------------------------

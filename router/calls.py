@@ -208,9 +208,9 @@ class CallEngine:
         self.policy_engine: PolicyEngine | None = None
         self._shared_client = http_client
         self._transport = transport
-        # Proxy hook (router/proxy/upstream.py): makes each loop's transport when the
-        # user passed neither ``http_client`` nor ``transport``.
-        self.transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
+        # Proxy hook (router/proxy/upstream.py): makes each loop's client, given the
+        # timeout, when the user passed neither ``http_client`` nor ``transport``.
+        self.client_factory: Callable[[float], httpx.AsyncClient] | None = None
         # httpx async clients are bound to the loop that first used them.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -269,14 +269,14 @@ class CallEngine:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None or client.is_closed:
-            transport = self._transport
-            if transport is None and self.transport_factory is not None:
-                transport = self.transport_factory()
-            client = httpx.AsyncClient(
-                transport=transport,
-                timeout=self.timeout,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            )
+            if self.client_factory is not None and self._transport is None:
+                client = self.client_factory(self.timeout)
+            else:
+                client = httpx.AsyncClient(
+                    transport=self._transport,
+                    timeout=self.timeout,
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                )
             self._clients[loop] = client
         return client
 

@@ -25,7 +25,7 @@ from test_proxy_harness import (
 )
 
 from router import Router
-from router.proxy.upstream import transport_factory
+from router.proxy.upstream import client_factory
 
 
 def post(server: ProxyServer, stream: bool = False) -> httpx.Response:
@@ -121,8 +121,7 @@ def test_a_transport_the_user_passed_is_kept(fake: FakeProviders) -> None:
 def test_aiohttp_errors_become_the_httpx_errors_that_say_what_happened(
     fake: FakeProviders, case: str, expected: type[Exception]
 ) -> None:
-    factory = transport_factory(4)
-    assert factory is not None
+    factory = client_factory(4)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}/v1/chat/completions"
@@ -133,7 +132,7 @@ def test_aiohttp_errors_become_the_httpx_errors_that_say_what_happened(
         fake.fail("m", Fault(delay=1.0))
 
     async def call() -> None:
-        async with httpx.AsyncClient(transport=factory(), timeout=0.3) as client:
+        async with factory(0.3) as client:
             await client.post(url, json={"model": "m", "messages": HI})
 
     with pytest.raises(expected) as err:

@@ -44,9 +44,9 @@ def create_app(router: Router, settings: ProxySettings | None = None) -> Starlet
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         router.catalog  # noqa: B018 -- build the call engine now, not on the first request
-        from router.proxy.upstream import transport_factory
+        from router.proxy.upstream import client_factory
 
-        router._use_transport_factory(transport_factory(settings.max_concurrency))
+        router._use_client_factory(client_factory(settings.max_concurrency))
         yield
         await router.aclose()
 
@@ -83,7 +83,8 @@ def create_app(router: Router, settings: ProxySettings | None = None) -> Starlet
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths (404) and wrong methods (405) in the caller's format."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    wire = Wire.ANTHROPIC if "/messages" in request.url.path else Wire.OPENAI
+    path = request.scope["path"]
+    wire = Wire.ANTHROPIC if "/messages" in path else Wire.OPENAI
     kind = "route_not_found" if status in (404, 405) else "invalid_request"
-    message = f"{request.method} {request.url.path} is not an endpoint of this proxy"
+    message = f"{request.method} {path} is not an endpoint of this proxy"
     return json_response(status, error_body(ProxyError(kind, message, status=status), wire))
