@@ -7,6 +7,7 @@ specific to it, against the real local fake provider server.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from typing import Any
 
@@ -139,3 +140,19 @@ def test_aiohttp_errors_become_the_httpx_errors_that_say_what_happened(
         asyncio.run(call())
     # The exact subclass: a refusal or a hang-up must not read as a timeout.
     assert type(err.value) is expected
+
+
+def test_a_served_process_freezes_its_start_up_objects(fake: FakeProviders) -> None:
+    from starlette.testclient import TestClient
+    from test_proxy_harness import settings
+
+    from router.proxy import create_app
+
+    assert gc.get_freeze_count() == 0
+    app = create_app(make_router(fake), settings(), own_process=True)
+    try:
+        with TestClient(app) as client:
+            assert gc.get_freeze_count() > 0
+            assert client.get("/health").status_code == 200
+    finally:
+        gc.unfreeze()  # the test process is not a server: give it its collector back
