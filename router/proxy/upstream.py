@@ -101,9 +101,14 @@ def _aiohttp_transport(max_connections: int) -> Callable[[], httpx.AsyncBaseTran
             keepalive_timeout=5.0,
             ssl=httpx.create_ssl_context(),
         )
-        # HTTP(S)_PROXY and NO_PROXY apply as they do with httpx's defaults; looked up
-        # once here, since aiohttp would otherwise re-read them on every request.
-        return aiohttp.ClientSession(connector=connector, trust_env=bool(getproxies()))
+        return aiohttp.ClientSession(
+            connector=connector,
+            # No cookies on this side either (see _UpstreamClient).
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # HTTP(S)_PROXY and NO_PROXY apply as they do with httpx's defaults; looked
+            # up once here, since aiohttp would otherwise re-read them on every request.
+            trust_env=bool(getproxies()),
+        )
 
     def make() -> httpx.AsyncBaseTransport:
         return ProxyTransport(client=session)
