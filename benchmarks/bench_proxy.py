@@ -8,18 +8,21 @@ difference of the latency percentiles is what the proxy adds. What each table me
 * **Added latency, 1 client**: one connection, one request at a time (closed loop):
   no queueing anywhere, so proxy minus direct is the proxy's own time per request.
 * **Added latency, paced, 32 clients**: 32 connections whose requests start at
-  random (Poisson) moments adding up to a fixed offered rate, by default 50 % of the
-  1-worker saturation throughput measured just before (``--load-fraction``, or a
-  fixed ``--rate``). The proxy is busy but not saturated, so this is what it adds
-  to a request under concurrent load. A request whose scheduled start comes while
-  its connection still waits on the previous reply starts when that reply is in;
-  its latency counts from its real start, and the "late" column counts them.
+  random (Poisson) moments adding up to a fixed offered rate: by default 25 % and
+  50 % of the 1-worker saturation throughput measured just before
+  (``--load-fractions``), or fixed rates (``--rates``). The proxy is busy but not
+  saturated, so this is what it adds to a request under concurrent load. Its event
+  loop interleaves the requests in flight, so even below saturation a request
+  shares the CPU with the others: the added latency grows with the offered load.
+  A request whose scheduled start comes while its connection still waits on the
+  previous reply starts when that reply is in; its latency counts from its real
+  start, and the "late" column counts them.
 * **Saturation throughput**: N connections sending back to back (closed loop): the
   most requests/s the proxy serves. Its latencies are mostly queueing (Little's law:
   N / throughput), not time the proxy adds; the old "added latency at 32 clients"
   numbers were these and are kept in the closed-loop table for comparison.
 * **CPU ms/request**: user+system CPU of all proxy processes over the run divided
-  by the requests served; unlike requests/s it barely moves when something else
+  by the requests served; it moves much less than requests/s when something else
   on the machine takes CPU. With 2 workers, "CPU split" shows how evenly the
   kernel spread the client connections over them.
 
@@ -456,7 +459,10 @@ def measured(proc: subprocess.Popen[bytes], run: Any) -> Measured:
     spent = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
     total = sum(spent.values())
     served = len(result.latencies) + result.errors
-    workers = sorted((v for pid, v in spent.items() if pid != proc.pid), reverse=True)
+    # The worker processes; uvicorn's supervisor and helpers use next to nothing.
+    workers = sorted(
+        (v for pid, v in spent.items() if pid != proc.pid and v > 0.01 * total), reverse=True
+    )
     split = " / ".join(f"{100 * v / total:.0f}" for v in workers) if len(workers) > 1 else "-"
     return Measured(result, 1000 * total / served if served else float("nan"), split)
 
@@ -470,12 +476,11 @@ def main() -> None:
     parser.add_argument("--paced-clients", type=int, default=32, help="paced connections")
     parser.add_argument("--paced-seconds", type=float, default=10.0, help="length of a paced run")
     parser.add_argument(
-        "--load-fraction",
-        type=float,
-        default=0.5,
-        help="paced rate as a fraction of the 1-worker saturation throughput at the most clients",
+        "--load-fractions",
+        default="0.25,0.5",
+        help="paced rates as fractions of the 1-worker saturation throughput at the most clients",
     )
-    parser.add_argument("--rate", type=float, default=0.0, help="a fixed paced rate (req/s)")
+    parser.add_argument("--rates", default="", help="fixed paced rates (req/s) instead")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "bench_proxy_results.md"))
     parser.add_argument(
         "--extra-path",
@@ -511,8 +516,8 @@ def main() -> None:
     tp_rows: list[str] = []
     mem_rows: list[str] = []
     auth = {"authorization": "Bearer unused"}
-    rate = args.rate
-    rate_note = f"a fixed {rate:,.0f} req/s" if rate else ""
+    rates = [float(x) for x in args.rates.split(",") if x]
+    rate_note = "fixed rates" if rates else ""
 
     def added_row(label: str, workers: int, direct: Result, proxied: Result, late: str) -> str:
         offered = f"{proxied.offered:,.0f}" if isinstance(proxied, Paced) else "-"
@@ -531,7 +536,7 @@ def main() -> None:
             f"| {r.pct(0.99):.2f} | {m.cpu_ms:.2f} | {m.split} | {r.errors} |"
         )
 
-    def paced(port: int, proc: subprocess.Popen[bytes], workers: int) -> None:
+    def paced(port: int, proc: subprocess.Popen[bytes], workers: int, rate: float) -> None:
         clients = args.paced_clients
         direct = asyncio.run(
             paced_load(upstream_port, path, {}, clients, rate, args.paced_seconds, seed=1)
@@ -584,15 +589,17 @@ def main() -> None:
                             f"(split {m.split}), errors {proxied.errors}",
                             flush=True,
                         )
-                    if not rate:
+                    if not rates:
                         saturation = ours_rps[max(levels)]
-                        rate = args.load_fraction * saturation
+                        fractions = [float(x) for x in args.load_fractions.split(",")]
+                        rates = [f * saturation for f in fractions]
                         rate_note = (
-                            f"{args.load_fraction:.0%} of the 1-worker saturation throughput "
-                            f"at {max(levels)} clients measured in the same run "
-                            f"({saturation:,.0f} req/s)"
+                            " and ".join(f"{f:.0%}" for f in fractions)
+                            + f" of the 1-worker saturation throughput at {max(levels)} clients"
+                            f" measured in the same run ({saturation:,.0f} req/s)"
                         )
-                    paced(port, proc, workers)
+                    for rate in rates:
+                        paced(port, proc, workers, rate)
                     mem_rows.append(
                         f"| {workers} | {startup:.2f} | {rss_before:.0f} | {rss_mb(proc.pid):.0f} |"
                     )
@@ -614,7 +621,7 @@ def main() -> None:
 
     command = (
         f"python benchmarks/bench_proxy.py --requests {args.requests} --seconds {args.seconds:g}"
-        + (f" --rate {args.rate:g}" if args.rate else "")
+        + (f" --rates {args.rates}" if args.rates else "")
         + (f" --soak {args.soak:g}" if args.soak else "")
     )
     report = "\n".join(
