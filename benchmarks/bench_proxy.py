@@ -622,6 +622,7 @@ def main() -> None:
     command = (
         f"python benchmarks/bench_proxy.py --requests {args.requests} --seconds {args.seconds:g}"
         + (f" --rates {args.rates}" if args.rates else "")
+        + (f" --litellm {args.litellm}" if args.litellm else "")
         + (f" --soak {args.soak:g}" if args.soak else "")
     )
     report = "\n".join(
