@@ -94,9 +94,9 @@ def _tune_gc() -> None:
 
     Modules, the model and the catalog live as long as the process, yet every full
     collection walked them again (about 10 ms each). Requests in flight make the
-    collector run those more often, so the cost grew with concurrency: frozen, the
+    collector run those more often, so the cost grew with concurrency. Frozen, the
     proxy's CPU per request at 32 clients fell by about a fifth and its closed-loop
-    p99 by more than half (benchmarks/bench_proxy_results.md).
+    p99 by more than half (bench_proxy.py, run with and without).
     """
     gc.collect()
     gc.freeze()
