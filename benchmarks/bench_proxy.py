@@ -508,6 +508,7 @@ def main() -> None:
     ours_rps: dict[int, float] = {}
     path = "/v1/chat/completions"
 
+    load_before = os.getloadavg()[0]
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(upstream_port)])
     wait_port(upstream_port)
@@ -645,6 +646,9 @@ def main() -> None:
                 else "httpcore's pool"
             )
             + ".",
+            f"1-minute load average {load_before:.2f} before the run and"
+            f" {os.getloadavg()[0]:.2f} after it: above about 1.5, other work shared the cores"
+            " and requests/s suffer most; CPU ms/request is the steadier comparison.",
             "Requests: `model=auto` chat completions (classify, plan, call, normalize) with the"
             " access log on. Latencies in ms. The module docstring of"
             " `benchmarks/bench_proxy.py` says how each number is measured.",
