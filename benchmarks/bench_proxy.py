@@ -390,6 +390,20 @@ def cpu_seconds(pid: int) -> dict[int, float]:
     return out
 
 
+def _machine_busy() -> float:
+    """CPU-seconds all cores have spent busy since boot (Linux /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    """CPU-seconds of this process and of the children it has waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def rss_mb(pid: int) -> float:
     """RSS of a process and all its descendants, in MB (Linux /proc)."""
     total = 0
@@ -508,7 +522,7 @@ def main() -> None:
     ours_rps: dict[int, float] = {}
     path = "/v1/chat/completions"
 
-    load_before = os.getloadavg()[0]
+    busy_before, ours_before, wall_before = _machine_busy(), _own_cpu(), time.perf_counter()
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(upstream_port)])
     wait_port(upstream_port)
@@ -620,6 +634,9 @@ def main() -> None:
         upstream.terminate()
         upstream.wait(10)
 
+    # Everything this run started has been waited for, so its CPU is in os.times().
+    others = max(0.0, _machine_busy() - busy_before - (_own_cpu() - ours_before))
+    others_share = others / (time.perf_counter() - wall_before)
     command = (
         f"python benchmarks/bench_proxy.py --requests {args.requests} --seconds {args.seconds:g}"
         + (f" --rates {args.rates}" if args.rates else "")
@@ -646,9 +663,9 @@ def main() -> None:
                 else "httpcore's pool"
             )
             + ".",
-            f"1-minute load average {load_before:.2f} before the run and"
-            f" {os.getloadavg()[0]:.2f} after it: above about 1.5, other work shared the cores"
-            " and requests/s suffer most; CPU ms/request is the steadier comparison.",
+            f"Other work on the machine during the run: {others:.0f} CPU-seconds, on average"
+            f" {others_share:.0%} of one core (requests/s suffer most from it; CPU ms/request"
+            " is the steadier comparison).",
             "Requests: `model=auto` chat completions (classify, plan, call, normalize) with the"
             " access log on. Latencies in ms. The module docstring of"
             " `benchmarks/bench_proxy.py` says how each number is measured.",
