@@ -1,17 +1,38 @@
 """Bounded load run of ``tierrouter serve`` against an upstream that answers instantly.
 
-Loopback only. For each concurrency level a fixed number of requests (capped by
-a time budget) goes once straight to the fake upstream and once through the
-proxy; the difference of the latency percentiles is what the proxy adds.
-Throughput is measured with 1 and 2 proxy workers; memory is the proxy's RSS
-(all worker processes) before and after the run.
+Loopback only; the load generator, the proxy and the upstream share the machine's
+cores, which is the setting the targets are stated for. Every load is measured once
+straight to the upstream ("direct") and once through the proxy at the same load; the
+difference of the latency percentiles is what the proxy adds. What each table means:
+
+* **Added latency, 1 client**: one connection, one request at a time (closed loop):
+  no queueing anywhere, so proxy minus direct is the proxy's own time per request.
+* **Added latency, paced, 32 clients**: 32 connections whose requests start at
+  random (Poisson) moments adding up to a fixed offered rate: by default 25 % and
+  50 % of the 1-worker saturation throughput measured just before
+  (``--load-fractions``), or fixed rates (``--rates``). The proxy is busy but not
+  saturated, so this is what it adds to a request under concurrent load. Its event
+  loop interleaves the requests in flight, so even below saturation a request
+  shares the CPU with the others: the added latency grows with the offered load.
+  A request whose scheduled start comes while its connection still waits on the
+  previous reply starts when that reply is in; its latency counts from its real
+  start, and the "late" column counts them.
+* **Saturation throughput**: N connections sending back to back (closed loop): the
+  most requests/s the proxy serves. Its latencies are mostly queueing (Little's law:
+  N / throughput), not time the proxy adds; the old "added latency at 32 clients"
+  numbers were these and are kept in the closed-loop table for comparison.
+* **CPU ms/request**: user+system CPU of all proxy processes over the run divided
+  by the requests served; it moves much less than requests/s when something else
+  on the machine takes CPU. With 2 workers, "CPU split" shows how evenly the
+  kernel spread the client connections over them.
+
+Memory is the RSS of all proxy processes before and after the run.
 
     python benchmarks/bench_proxy.py                   # writes benchmarks/bench_proxy_results.md
     python benchmarks/bench_proxy.py --requests 500 --out -
 
 The load generator speaks raw HTTP/1.1 over keep-alive asyncio streams so the
-client costs as little as possible; it, the proxy and the upstream share the
-machine's cores, which is the setting the targets are stated for.
+client costs as little as possible.
 """
 
 from __future__ import annotations
@@ -22,6 +43,7 @@ import importlib.util
 import json
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
@@ -29,6 +51,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = {
@@ -169,6 +192,81 @@ async def load(
     return out
 
 
+@dataclass
+class Paced(Result):
+    late: int = 0
+    offered: float = 0.0
+
+
+async def _paced_worker(
+    port: int, request: bytes, starts: list[float], ready: asyncio.Event, out: Paced
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    await ready.wait()
+    try:
+        for start in starts:
+            now = time.perf_counter()
+            if start > now:
+                await asyncio.sleep(start - now)
+            else:
+                out.late += 1  # the previous reply on this connection came in after `start`
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.lower().split(b"\r\n"):
+                if line.startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            if status == 200:
+                out.latencies.append(time.perf_counter() - started)
+            else:
+                out.errors += 1
+    finally:
+        writer.close()
+
+
+async def paced_load(
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    concurrency: int,
+    rate: float,
+    seconds: float,
+    seed: int = 0,
+) -> Paced:
+    """Open-loop load: Poisson arrivals at ``rate`` req/s in total, spread over the connections.
+
+    The same seed gives the same schedule, so the direct and the proxied run see
+    identical arrival times.
+    """
+    request = _request(path, port, headers)
+    rng = random.Random(seed)
+    out = Paced([], 0.0, 0, offered=rate)
+    schedules: list[list[float]] = []
+    for _ in range(concurrency):
+        t, starts = 0.0, []
+        while True:
+            t += rng.expovariate(rate / concurrency)
+            if t >= seconds:
+                break
+            starts.append(t)
+        schedules.append(starts)
+    ready = asyncio.Event()
+    origin = time.perf_counter() + 1.0  # the connections are up by then
+    tasks = [
+        asyncio.create_task(_paced_worker(port, request, [origin + t for t in starts], ready, out))
+        for starts in schedules
+    ]
+    await asyncio.sleep(max(0.0, origin - time.perf_counter()))
+    ready.set()
+    await asyncio.gather(*tasks)
+    out.seconds = time.perf_counter() - origin
+    return out
+
+
 def compare_litellm(
     venv: Path,
     upstream: int,
@@ -265,19 +363,56 @@ def wait_port(port: int, timeout: float = 20.0) -> float:
     raise RuntimeError(f"nothing listening on {port}")
 
 
+def _descendants(pid: int) -> list[int]:
+    pids, out = [pid], []
+    while pids:
+        current = pids.pop()
+        out.append(current)
+        try:
+            with open(f"/proc/{current}/task/{current}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return out
+
+
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """User+system CPU seconds of a process and each of its descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for current in _descendants(pid):
+        try:
+            with open(f"/proc/{current}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        out[current] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def _machine_busy() -> float:
+    """CPU-seconds all cores have spent busy since boot (Linux /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    """CPU-seconds of this process and of the children it has waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def rss_mb(pid: int) -> float:
     """RSS of a process and all its descendants, in MB (Linux /proc)."""
     total = 0
-    pids = [pid]
-    while pids:
-        current = pids.pop()
+    for current in _descendants(pid):
         try:
             with open(f"/proc/{current}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
-            with open(f"/proc/{current}/task/{current}/children") as f:
-                pids += [int(p) for p in f.read().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total / 1024
@@ -322,11 +457,44 @@ def start_proxy(
 # ---- the run --------------------------------------------------------------------------------
 
 
+@dataclass
+class Measured:
+    """A proxied load with the proxy's CPU time over it."""
+
+    result: Result
+    cpu_ms: float  # per request served
+    split: str  # CPU share of each worker, busiest first
+
+
+def measured(proc: subprocess.Popen[bytes], run: Any) -> Measured:
+    before = cpu_seconds(proc.pid)
+    result = asyncio.run(run)
+    after = cpu_seconds(proc.pid)
+    spent = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+    total = sum(spent.values())
+    served = len(result.latencies) + result.errors
+    # The worker processes; uvicorn's supervisor and helpers use next to nothing.
+    workers = sorted(
+        (v for pid, v in spent.items() if pid != proc.pid and v > 0.01 * total), reverse=True
+    )
+    split = " / ".join(f"{100 * v / total:.0f}" for v in workers) if len(workers) > 1 else "-"
+    return Measured(result, 1000 * total / served if served else float("nan"), split)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
-    parser.add_argument("--seconds", type=float, default=15.0, help="time cap per measurement")
-    parser.add_argument("--levels", default="1,8,32", help="concurrency levels")
+    parser.add_argument("--requests", type=int, default=3000, help="requests per closed-loop run")
+    parser.add_argument("--seconds", type=float, default=15.0, help="time cap per closed-loop run")
+    parser.add_argument("--levels", default="1,8,32", help="closed-loop clients, 1 worker")
+    parser.add_argument("--levels2", default="32,64", help="closed-loop clients, 2 workers")
+    parser.add_argument("--paced-clients", type=int, default=32, help="paced connections")
+    parser.add_argument("--paced-seconds", type=float, default=10.0, help="length of a paced run")
+    parser.add_argument(
+        "--load-fractions",
+        default="0.25,0.5",
+        help="paced rates as fractions of the 1-worker saturation throughput at the most clients",
+    )
+    parser.add_argument("--rates", default="", help="fixed paced rates (req/s) instead")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "bench_proxy_results.md"))
     parser.add_argument(
         "--extra-path",
@@ -348,17 +516,59 @@ def main() -> None:
     )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    levels2 = [int(x) for x in args.levels2.split(",") if x]
     soak_rows: list[str] = []
     litellm_rows: list[str] = []
     ours_rps: dict[int, float] = {}
+    path = "/v1/chat/completions"
 
+    busy_before, ours_before, wall_before = _machine_busy(), _own_cpu(), time.perf_counter()
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(upstream_port)])
     wait_port(upstream_port)
-    rows: list[str] = []
+    closed_rows: list[str] = []
+    added_rows: list[str] = []
     tp_rows: list[str] = []
     mem_rows: list[str] = []
     auth = {"authorization": "Bearer unused"}
+    rates = [float(x) for x in args.rates.split(",") if x]
+    rate_note = "fixed rates" if rates else ""
+
+    def added_row(label: str, workers: int, direct: Result, proxied: Result, late: str) -> str:
+        offered = f"{proxied.offered:,.0f}" if isinstance(proxied, Paced) else "-"
+        return (
+            f"| {label} | {workers} | {offered} | {proxied.rps:,.0f} "
+            f"| {direct.pct(0.5):.2f} / {direct.pct(0.99):.2f} "
+            f"| {proxied.pct(0.5):.2f} / {proxied.pct(0.99):.2f} "
+            f"| **{proxied.pct(0.5) - direct.pct(0.5):.2f}** "
+            f"| **{proxied.pct(0.99) - direct.pct(0.99):.2f}** | {late} | {proxied.errors} |"
+        )
+
+    def tp_row(workers: int, clients: int, m: Measured) -> str:
+        r = m.result
+        return (
+            f"| {workers} | {clients} | {len(r.latencies)} | {r.rps:,.0f} | {r.pct(0.5):.2f} "
+            f"| {r.pct(0.99):.2f} | {m.cpu_ms:.2f} | {m.split} | {r.errors} |"
+        )
+
+    def paced(port: int, proc: subprocess.Popen[bytes], workers: int, rate: float) -> None:
+        clients = args.paced_clients
+        direct = asyncio.run(
+            paced_load(upstream_port, path, {}, clients, rate, args.paced_seconds, seed=1)
+        )
+        run = paced_load(port, path, auth, clients, rate, args.paced_seconds, seed=1)
+        proxied = measured(proc, run).result
+        assert isinstance(proxied, Paced)
+        late = f"{proxied.late} / {direct.late}"
+        added_rows.append(added_row(f"{clients} clients, paced", workers, direct, proxied, late))
+        print(
+            f"paced workers={workers} {rate:,.0f} req/s: added p50 "
+            f"{proxied.pct(0.5) - direct.pct(0.5):.2f} "
+            f"p99 {proxied.pct(0.99) - direct.pct(0.99):.2f} ms, "
+            f"late {proxied.late}, errors {proxied.errors}",
+            flush=True,
+        )
+
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for workers in (1, 2):
@@ -367,41 +577,44 @@ def main() -> None:
                 )
                 try:
                     rss_before = rss_mb(proc.pid)
-                    for c in levels if workers == 1 else [max(levels)]:
+                    for c in levels if workers == 1 else levels2:
                         direct = asyncio.run(
-                            load(
-                                upstream_port,
-                                "/v1/chat/completions",
-                                {},
-                                c,
-                                args.requests,
-                                args.seconds,
-                            )
+                            load(upstream_port, path, {}, c, args.requests, args.seconds)
                         )
-                        proxied = asyncio.run(
-                            load(port, "/v1/chat/completions", auth, c, args.requests, args.seconds)
-                        )
-                        p50 = proxied.pct(0.50) - direct.pct(0.50)
-                        p99 = proxied.pct(0.99) - direct.pct(0.99)
+                        m = measured(proc, load(port, path, auth, c, args.requests, args.seconds))
+                        proxied = m.result
                         if workers == 1:
                             ours_rps[c] = proxied.rps
-                            rows.append(
+                            closed_rows.append(
                                 f"| {c} | {direct.pct(0.5):.2f} / {direct.pct(0.99):.2f} "
                                 f"| {proxied.pct(0.5):.2f} / {proxied.pct(0.99):.2f} "
-                                f"| **{p50:.2f}** | **{p99:.2f}** | {direct.rps:,.0f} "
-                                f"| {proxied.rps:,.0f} | {proxied.errors} |"
+                                f"| {proxied.pct(0.5) - direct.pct(0.5):.2f} "
+                                f"| {proxied.pct(0.99) - direct.pct(0.99):.2f} "
+                                f"| {direct.rps:,.0f} | {proxied.rps:,.0f} | {proxied.errors} |"
                             )
-                        tp_rows.append(
-                            f"| {workers} | {c} | {len(proxied.latencies)} | {proxied.rps:,.0f} "
-                            f"| {proxied.pct(0.5):.2f} | {proxied.pct(0.99):.2f} "
-                            f"| {proxied.errors} |"
-                        )
+                            if c == 1:
+                                added_rows.append(
+                                    added_row("1 client, back to back", 1, direct, proxied, "-")
+                                )
+                        tp_rows.append(tp_row(workers, c, m))
                         print(
                             f"workers={workers} c={c}: direct p50 {direct.pct(0.5):.2f} ms, "
                             f"proxy p50 {proxied.pct(0.5):.2f} p99 {proxied.pct(0.99):.2f} ms, "
-                            f"{proxied.rps:,.0f} req/s, errors {proxied.errors}",
+                            f"{proxied.rps:,.0f} req/s, {m.cpu_ms:.2f} CPU ms/req "
+                            f"(split {m.split}), errors {proxied.errors}",
                             flush=True,
                         )
+                    if not rates:
+                        saturation = ours_rps[max(levels)]
+                        fractions = [float(x) for x in args.load_fractions.split(",")]
+                        rates = [f * saturation for f in fractions]
+                        rate_note = (
+                            " and ".join(f"{f:.0%}" for f in fractions)
+                            + f" of the 1-worker saturation throughput at {max(levels)} clients"
+                            f" measured in the same run ({saturation:,.0f} req/s)"
+                        )
+                    for rate in rates:
+                        paced(port, proc, workers, rate)
                     mem_rows.append(
                         f"| {workers} | {startup:.2f} | {rss_before:.0f} | {rss_mb(proc.pid):.0f} |"
                     )
@@ -421,36 +634,73 @@ def main() -> None:
         upstream.terminate()
         upstream.wait(10)
 
+    # Everything this run started has been waited for, so its CPU is in os.times().
+    others = max(0.0, _machine_busy() - busy_before - (_own_cpu() - ours_before))
+    others_share = others / (time.perf_counter() - wall_before)
+    command = (
+        f"python benchmarks/bench_proxy.py --requests {args.requests} --seconds {args.seconds:g}"
+        + (f" --rates {args.rates}" if args.rates else "")
+        + (f" --litellm {args.litellm}" if args.litellm else "")
+        + (f" --soak {args.soak:g}" if args.soak else "")
+    )
     report = "\n".join(
         [
             "# Proxy load benchmark",
             "",
-            f"`python benchmarks/bench_proxy.py --requests {args.requests}"
-            f" --seconds {args.seconds:g}`"
-            f" on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
-            " load generator, proxy and instant upstream all on this machine, loopback only.",
+            f"`{command}` on {platform.machine()}, {os.cpu_count()} cores, Python"
+            f" {platform.python_version()}; load generator, proxy and instant upstream all on"
+            " this machine, loopback only.",
             "HTTP server stack: "
             + (
                 "uvicorn with httptools + uvloop"
                 if args.extra_path or importlib.util.find_spec("uvloop")
                 else "uvicorn with h11 + asyncio"
             )
+            + "; upstream client: httpx on "
+            + (
+                "aiohttp's pool (httpx-aiohttp)"
+                if importlib.util.find_spec("httpx_aiohttp")
+                else "httpcore's pool"
+            )
             + ".",
+            f"Other work on the machine during the run: {others:.0f} CPU-seconds, on average"
+            f" {others_share:.0%} of one core (requests/s suffer most from it; CPU ms/request"
+            " is the steadier comparison).",
             "Requests: `model=auto` chat completions (classify, plan, call, normalize) with the"
-            " access log on. Latencies in ms.",
+            " access log on. Latencies in ms. The module docstring of"
+            " `benchmarks/bench_proxy.py` says how each number is measured.",
             "",
-            "## Added latency (1 worker)",
+            "## Added latency: what the proxy adds to a request",
             "",
-            "| clients | direct p50 / p99 | via proxy p50 / p99 | added p50 | added p99 "
-            "| direct req/s | proxy req/s | errors |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
-            *rows,
+            "Direct and via the proxy under the same load; added = via proxy minus direct."
+            f" Paced runs: {args.paced_clients} connections, Poisson arrivals at {rate_note},"
+            f" {args.paced_seconds:g} s each; late = requests that started late because their"
+            " connection still waited on the previous reply (proxy / direct).",
             "",
-            "## Throughput",
+            "| load | workers | offered req/s | served req/s | direct p50 / p99 "
+            "| via proxy p50 / p99 | added p50 | added p99 | late | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *added_rows,
             "",
-            "| workers | clients | requests | req/s | p50 | p99 | errors |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "## Saturation throughput (closed loop: each client sends back to back)",
+            "",
+            "Latencies here are mostly queueing (clients / throughput). CPU ms/request: CPU"
+            " of all proxy processes per request; CPU split: each worker's share.",
+            "",
+            "| workers | clients | requests | req/s | p50 | p99 | CPU ms/request | CPU split "
+            "| errors |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             *tp_rows,
+            "",
+            "## Closed-loop latency at each concurrency (1 worker): queueing included",
+            "",
+            "The table earlier versions of this file called added latency: past one client it"
+            " measures the queue in front of a saturated proxy, not the proxy's own time.",
+            "",
+            "| clients | direct p50 / p99 | via proxy p50 / p99 | difference p50 "
+            "| difference p99 | direct req/s | proxy req/s | errors |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *closed_rows,
             "",
             "## Start-up and memory (RSS of all proxy processes, MB)",
             "",

@@ -298,6 +298,18 @@ class ByokMixin:
             Feedback(decision_id, rating, verdict, task, tier, source="user", comment=comment)
         )
 
+    def _use_client_factory(self, factory: Callable[[float], httpx.AsyncClient]) -> bool:
+        """Proxy hook: upstream calls go through clients made by ``factory(timeout)``.
+
+        Only when the router was given neither ``http_client`` nor ``transport``:
+        the caller's own choice always wins. Returns whether the factory is in use.
+        """
+        s = self._byok_settings
+        if s["http_client"] is not None or s["transport"] is not None:
+            return False
+        self._engine().client_factory = factory
+        return True
+
     # ---- lifecycle ---------------------------------------------------------------
 
     def close(self) -> None:

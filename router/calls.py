@@ -208,6 +208,9 @@ class CallEngine:
         self.policy_engine: PolicyEngine | None = None
         self._shared_client = http_client
         self._transport = transport
+        # Proxy hook (router/proxy/upstream.py): makes each loop's client, given the
+        # timeout, when the user passed neither ``http_client`` nor ``transport``.
+        self.client_factory: Callable[[float], httpx.AsyncClient] | None = None
         # httpx async clients are bound to the loop that first used them.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -266,11 +269,14 @@ class CallEngine:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None or client.is_closed:
-            client = httpx.AsyncClient(
-                transport=self._transport,
-                timeout=self.timeout,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            )
+            if self.client_factory is not None and self._transport is None:
+                client = self.client_factory(self.timeout)
+            else:
+                client = httpx.AsyncClient(
+                    transport=self._transport,
+                    timeout=self.timeout,
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                )
             self._clients[loop] = client
         return client
 
@@ -320,6 +326,15 @@ class CallEngine:
         self, messages: Any, decision: Decision, model: str | None, params: Mapping[str, Any]
     ) -> RoutePlan:
         needs = self.needs(messages, decision, params)
+        # Availability depends on the provider alone: look each one's key up once per
+        # request, not once per catalog model (a few percent of the proxy's CPU).
+        by_provider: dict[str, bool] = {}
+
+        def available(m: ModelSpec) -> bool:
+            ok = by_provider.get(m.provider)
+            if ok is None:
+                ok = by_provider[m.provider] = self.is_available(m)
+            return ok
 
         def plan(model: str | None, policy: RoutingPolicy, allow: Any = None) -> RoutePlan:
             return plan_route(
@@ -327,9 +342,7 @@ class CallEngine:
                 catalog=self.catalog,
                 policy=policy,
                 is_available=(
-                    self.is_available
-                    if allow is None
-                    else lambda m: bool(allow(m)) and self.is_available(m)
+                    available if allow is None else lambda m: bool(allow(m)) and available(m)
                 ),
                 model=model,
                 needs=needs,

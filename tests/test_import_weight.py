@@ -19,7 +19,8 @@ def _modules_after(code: str) -> set[str]:
 def test_import_router_loads_nothing_heavy() -> None:
     """Importing the package pulls in none of the heavy or optional libraries."""
     loaded = _modules_after("import router")
-    for heavy in ("sklearn", "joblib", "numpy", "typer", "rich", "httpx", "yaml", "starlette"):
+    heavy_ones = ("sklearn", "joblib", "numpy", "typer", "rich", "httpx", "yaml", "starlette")
+    for heavy in (*heavy_ones, "aiohttp", "httpx_aiohttp"):
         assert heavy not in loaded, heavy
 
 

@@ -345,7 +345,7 @@ def test_proxy_section_of_the_config_file(tmp_path: Path) -> None:
 def test_import_router_and_the_cli_stay_free_of_the_web_stack() -> None:
     code = (
         "import sys, router, router.cli.app\n"
-        "print(','.join(m for m in ('starlette', 'uvicorn') if m in sys.modules))"
+        "print(','.join(m for m in ('starlette', 'uvicorn', 'aiohttp') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

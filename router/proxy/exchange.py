@@ -191,7 +191,8 @@ class Exchange:
         self.ctx.log_request(
             {
                 "method": self.request.method,
-                "path": self.request.url.path,
+                # The scope's path: request.url would build and parse a whole URL.
+                "path": self.request.scope["path"],
                 "status": self.status,
                 "ms": seconds * 1000,
                 "stream": int(self.stream) if self.facts else None,

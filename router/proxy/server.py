@@ -102,7 +102,7 @@ def serve(
         from router.router import Router
 
         router = Router(**router_config.router_kwargs()) if router_config else Router()
-        uvicorn.run(create_app(router, settings), **common)
+        uvicorn.run(create_app(router, settings, own_process=True), **common)
         return
     if config_path is not None:
         os.environ[_ENV_CONFIG] = str(Path(config_path).resolve())
@@ -127,4 +127,4 @@ def worker_app() -> Any:
             settings = settings.replace(**json.loads(raw))
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{_ENV_SETTINGS} is not valid: {exc}") from None
-    return create_app(router, settings)
+    return create_app(router, settings, own_process=True)

@@ -1,0 +1,158 @@
+"""The proxy's upstream transport (aiohttp under httpx): failover, errors and shutdown.
+
+Every other proxy test runs on this transport too; these pin down what is
+specific to it, against the real local fake provider server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+from typing import Any
+
+import httpx
+import pytest
+from fake_providers import FakeProviders, Fault
+from test_proxy_harness import (
+    HI,
+    PROVIDER_KEYS,
+    PROXY_KEY,
+    ProxyServer,
+    ResettableCooldowns,
+    chain,
+    custom_proxy,
+    make_router,
+)
+
+from router import Router
+from router.proxy.upstream import client_factory
+
+
+def post(server: ProxyServer, stream: bool = False) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/v1/chat/completions",
+        json={"model": "auto", "messages": HI, "stream": stream},
+        headers={"authorization": f"Bearer {PROXY_KEY}"},
+        timeout=10,
+    )
+
+
+def transports(server: ProxyServer) -> list[Any]:
+    engine = server.router._engine()
+    return [client._transport for client in engine._clients.values()]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    "fault", [Fault(status=503), Fault(delay=1.0), Fault(drop="before")], ids=str
+)
+def test_the_proxy_fails_over_through_the_aiohttp_transport(
+    fake: FakeProviders, fault: Fault, stream: bool
+) -> None:
+    router = make_router(fake, timeout=0.3)
+    with custom_proxy(fake, router) as server:
+        first, second = chain(server)[:2]
+        fake.fail(first, fault)
+        response = post(server, stream)
+        assert [type(t).__name__ for t in transports(server)] == ["ProxyTransport"]
+        (live,) = transports(server)
+    assert response.status_code == 200
+    assert response.headers["x-tierrouter-attempts"] == "2"
+    assert response.headers["x-tierrouter-model"].endswith(f"/{second}")
+    # The lifespan's shutdown closed the aiohttp session with the client.
+    assert live.client.closed
+
+
+def test_a_refused_connection_is_a_connection_error_and_fails_over(fake: FakeProviders) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    router = Router(
+        model=False,
+        keys=PROVIDER_KEYS,
+        providers={
+            "openai": {"base_url": f"http://127.0.0.1:{closed_port}/v1"},
+            "anthropic": {"base_url": fake.url("anthropic")},
+            "google": {"base_url": fake.url("gemini")},
+        },
+        cooldown_store=ResettableCooldowns(),
+        timeout=5.0,
+        env={},
+    )
+    with custom_proxy(fake, router) as server:
+        response = httpx.post(
+            f"{server.url}/v1/chat/completions",
+            json={"model": "openai/gpt-5-mini", "messages": HI},
+            headers={"authorization": f"Bearer {PROXY_KEY}"},
+            timeout=10,
+        )
+    assert response.status_code == 502
+    assert "connection failed" in response.json()["error"]["message"]
+
+
+def test_a_transport_the_user_passed_is_kept(fake: FakeProviders) -> None:
+    seen: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        async with httpx.AsyncClient() as real:
+            return await real.send(request)
+
+    router = Router(
+        model=False,
+        keys=PROVIDER_KEYS,
+        providers={"openai": {"base_url": fake.url("openai")}},
+        transport=httpx.MockTransport(handler),
+        env={},
+    )
+    with custom_proxy(fake, router) as server:
+        assert post(server).status_code == 200
+    assert seen and seen[0].startswith(fake.url("openai"))
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("refused", httpx.ConnectError),
+        ("drop", httpx.RemoteProtocolError),
+        ("slow", httpx.ReadTimeout),
+    ],
+)
+def test_aiohttp_errors_become_the_httpx_errors_that_say_what_happened(
+    fake: FakeProviders, case: str, expected: type[Exception]
+) -> None:
+    factory = client_factory(4)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/v1/chat/completions"
+    url = closed if case == "refused" else f"{fake.url('openai')}/chat/completions"
+    if case == "drop":
+        fake.fail("m", Fault(drop="before"))
+    if case == "slow":
+        fake.fail("m", Fault(delay=1.0))
+
+    async def call() -> None:
+        async with factory(0.3) as client:
+            await client.post(url, json={"model": "m", "messages": HI})
+
+    with pytest.raises(expected) as err:
+        asyncio.run(call())
+    # The exact subclass: a refusal or a hang-up must not read as a timeout.
+    assert type(err.value) is expected
+
+
+def test_a_served_process_freezes_its_start_up_objects(fake: FakeProviders) -> None:
+    from starlette.testclient import TestClient
+    from test_proxy_harness import settings
+
+    from router.proxy import create_app
+
+    assert gc.get_freeze_count() == 0
+    app = create_app(make_router(fake), settings(), own_process=True)
+    try:
+        with TestClient(app) as client:
+            assert gc.get_freeze_count() > 0
+            assert client.get("/health").status_code == 200
+    finally:
+        gc.unfreeze()  # the test process is not a server: give it its collector back
