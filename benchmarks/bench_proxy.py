@@ -147,6 +147,25 @@ def _request(path: str, port: int, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes, out: Result
+) -> None:
+    """One request on a keep-alive connection; its latency, or an error, goes to ``out``."""
+    started = time.perf_counter()
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.lower().split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    await reader.readexactly(length)
+    if status == 200:
+        out.latencies.append(time.perf_counter() - started)
+    else:
+        out.errors += 1
+
+
 async def _worker(
     port: int, request: bytes, budget: list[int], deadline: float, out: Result
 ) -> None:
@@ -155,19 +174,7 @@ async def _worker(
     try:
         while budget[0] > 0 and time.perf_counter() < deadline:
             budget[0] -= 1
-            started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.lower().split(b"\r\n"):
-                if line.startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            if status == 200:
-                out.latencies.append(time.perf_counter() - started)
-            else:
-                out.errors += 1
+            await _exchange(reader, writer, request, out)
     finally:
         writer.close()
 
@@ -211,19 +218,7 @@ async def _paced_worker(
                 await asyncio.sleep(start - now)
             else:
                 out.late += 1  # the previous reply on this connection came in after `start`
-            started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.lower().split(b"\r\n"):
-                if line.startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            if status == 200:
-                out.latencies.append(time.perf_counter() - started)
-            else:
-                out.errors += 1
+            await _exchange(reader, writer, request, out)
     finally:
         writer.close()
 
