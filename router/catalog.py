@@ -83,8 +83,13 @@ class ModelSpec:
 
     def quality(self, task: Task | str, tier: Tier) -> float:
         """The task x tier cell of the capability matrix, in [0, 1]."""
-        base = self.tier_quality[tier.rank]
-        bonus = self.task_bonus.get(str(task), 0.0)
+        return self.quality_cell(str(task), tier.rank)
+
+    def quality_cell(self, task: str, tier_rank: int) -> float:
+        """:meth:`quality` by task value and tier rank, for ranking a whole catalog
+        without converting the enums once per model."""
+        base = self.tier_quality[tier_rank]
+        bonus = self.task_bonus.get(task, 0.0)
         return min(1.0, max(0.0, base + bonus))
 
     def cost(self, input_tokens: int, output_tokens: int) -> float | None:

@@ -183,7 +183,6 @@ def plan_route(
         first = _resolve(catalog, rule.model)
         ranked = [first, *[m for m in ranked if m.id != first.id]]
     chain = tuple(ranked[: max(1, policy.max_candidates)])
-    decision = dataclasses.replace(decision, warnings=tuple(warnings))
     return _finish(
         decision,
         catalog,
@@ -194,6 +193,7 @@ def plan_route(
         strategy,
         needs,
         rule.describe() if rule else None,
+        tuple(warnings),
     )
 
 
@@ -216,7 +216,9 @@ def _keep(
     dropped: dict[str, str],
 ) -> bool:
     reason = None
-    if any(catalog.matches(model, pattern) for pattern in policy.exclude_models):
+    if policy.exclude_models and any(
+        catalog.matches(model, pattern) for pattern in policy.exclude_models
+    ):
         reason = "excluded"
     elif profile.only_free and not model.free:
         reason = "not free"
@@ -266,6 +268,7 @@ def _finish(
     strategy: Strategy | None,
     needs: Needs,
     rule: str | None,
+    warnings: tuple[str, ...] | None = None,
 ) -> RoutePlan:
     chosen = chain[0]
     cost = chosen.cost(needs.input_tokens, needs.output_tokens)
@@ -276,8 +279,10 @@ def _finish(
         if baseline is not None:
             baseline_cost = baseline.cost(needs.input_tokens, needs.output_tokens)
     savings = None if cost is None or baseline_cost is None else baseline_cost - cost
+    # One replace per plan: each copies every field of the decision.
     routed = dataclasses.replace(
         decision,
+        warnings=decision.warnings if warnings is None else warnings,
         id=decision.id or f"rt-{uuid.uuid4().hex[:16]}",
         model=chosen.id,
         candidates=tuple(m.id for m in chain),

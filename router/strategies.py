@@ -99,7 +99,8 @@ def rank(
     When none is capable, every model is ranked best-first instead: the
     request still gets the strongest model we have.
     """
-    scored = [(m, m.quality(task, tier)) for m in models]
+    task_key, tier_rank = str(task), tier.rank
+    scored = [(m, m.quality_cell(task_key, tier_rank)) for m in models]
     capable = [(m, q) for m, q in scored if q >= min_quality]
     weak = [(m, q) for m, q in scored if q < min_quality]
     weak.sort(key=lambda mq: (-mq[1], mq[0].blended_price(), mq[0].id))
