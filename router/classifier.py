@@ -18,7 +18,7 @@ from router.language import LanguageDetector
 from router.resources import language_config, load_keyword_tables, scoring_config
 from router.rules import RuleScorer, TierResult
 from router.text import KeywordIndex
-from router.types import TASKS, TIERS, Contributions, Decision, Tier, tier_band
+from router.types import TASKS, TIERS, Contributions, Decision, Tier, band_position, tier_band
 
 if TYPE_CHECKING:
     from router.model import ModelArtifact
@@ -31,7 +31,7 @@ _TASK_OF = {t.value: t for t in TASKS}
 _TIER_RANKS = tuple((t.value, t.rank) for t in TIERS)
 # Keyed by value: an Enum member hashes through a Python-level __hash__.
 _BANDS = {t.value: tier_band(t) for t in TIERS}
-_RANK = {t.value: t.rank for t in TIERS}
+_RANK = dict(_TIER_RANKS)
 
 
 class Classifier:
@@ -182,7 +182,7 @@ class Classifier:
             - _RANK[tier_name]
             + model.length_weight * (math.log1p(ex.tokens) - model.length_center)
         )
-        score = min(hi - 1e-9, lo + (hi - lo) * 0.5 * (1.0 + z / (1.0 + abs(z))))
+        score = min(hi - 1e-9, lo + (hi - lo) * band_position(z))
         reasons.insert(
             0,
             f"{source}: P({tier_name})={tier_p[tier_name]:.2f}, "

@@ -71,6 +71,16 @@ def tier_band(tier: Tier) -> tuple[float, float]:
     return lo, lo + width
 
 
+def band_position(z: float) -> float:
+    """Where inside its tier's band a decision's score sits, as a fraction in ``(0, 1)``.
+
+    ``z`` is the model's expected tier rank relative to the chosen tier, plus the
+    artifact's length term; 0 is the middle of the band. Written with ``abs`` and
+    arithmetic only, so training applies the same function to numpy arrays.
+    """
+    return 0.5 * (1.0 + z / (1.0 + abs(z)))
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureContribution:
     """One extractor's output: its bounded ``value`` and what it added to the tier score."""

@@ -45,6 +45,7 @@ import numpy as np
 
 from router.features import Extraction
 from router.model import ARTIFACT_FORMAT, ARTIFACT_VERSION, FeatureLayout
+from router.types import band_position
 from training import featurize as F
 from training.examples import TASK_NAMES, TIER_NAMES, Example
 from training.metrics import classification_report
@@ -553,12 +554,6 @@ def _holdout(
     return result, tier_p
 
 
-def _band_position(z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Where ``Classifier`` puts a prompt inside its tier's band, as a fraction of the band."""
-    out: np.ndarray[Any, Any] = 0.5 * (1.0 + z / (1.0 + np.abs(z)))
-    return out
-
-
 def _ordered_mass(
     low: np.ndarray[Any, Any],
     w_low: np.ndarray[Any, Any],
@@ -646,7 +641,8 @@ def _within_tier(
             ),
         }
         if outcome:
-            score = tier[outcome] + _band_position(z[outcome])
+            # The classifier's own placement, applied elementwise.
+            score = tier[outcome] + band_position(z[outcome])
             trial["outcome_apgr"] = round(
                 routing_summary(score, pairs[:, 0], pairs[:, 1])["apgr"], 5
             )
