@@ -59,15 +59,23 @@ class ResettableCooldowns:
         self.until.pop(model_id, None)
 
 
-def make_router(fake: FakeProviders, cooldowns: Any = None, timeout: float = 5.0) -> Router:
+def make_router(
+    fake: FakeProviders,
+    cooldowns: Any = None,
+    timeout: float = 5.0,
+    base_urls: dict[str, str] | None = None,
+) -> Router:
+    """``base_urls`` points providers elsewhere (provider -> URL), e.g. at a closed port."""
+    urls = {
+        "openai": fake.url("openai"),
+        "anthropic": fake.url("anthropic"),
+        "google": fake.url("gemini"),
+        **(base_urls or {}),
+    }
     return Router(
         model=False,
         keys=PROVIDER_KEYS,
-        providers={
-            "openai": {"base_url": fake.url("openai")},
-            "anthropic": {"base_url": fake.url("anthropic")},
-            "google": {"base_url": fake.url("gemini")},
-        },
+        providers={provider: {"base_url": url} for provider, url in urls.items()},
         cooldown_store=cooldowns or ResettableCooldowns(),
         timeout=timeout,
         env={},  # only the keys above: the machine's environment must not leak in

@@ -19,7 +19,6 @@ from test_proxy_harness import (
     PROVIDER_KEYS,
     PROXY_KEY,
     ProxyServer,
-    ResettableCooldowns,
     chain,
     custom_proxy,
     make_router,
@@ -68,18 +67,7 @@ def test_a_refused_connection_is_a_connection_error_and_fails_over(fake: FakePro
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    router = Router(
-        model=False,
-        keys=PROVIDER_KEYS,
-        providers={
-            "openai": {"base_url": f"http://127.0.0.1:{closed_port}/v1"},
-            "anthropic": {"base_url": fake.url("anthropic")},
-            "google": {"base_url": fake.url("gemini")},
-        },
-        cooldown_store=ResettableCooldowns(),
-        timeout=5.0,
-        env={},
-    )
+    router = make_router(fake, base_urls={"openai": f"http://127.0.0.1:{closed_port}/v1"})
     with custom_proxy(fake, router) as server:
         response = httpx.post(
             f"{server.url}/v1/chat/completions",
