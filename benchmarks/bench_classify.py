@@ -90,12 +90,12 @@ def make_skeleton(router: Any) -> Callable[[str], Any]:
     language, reasons or floors: the real decision does all of that on top, so the skeleton's
     time is a floor for any pure-Python implementation of this design on this machine.
     """
-    import math
 
     import numpy as np
 
     from router import Decision, Task, Tier
     from router.features import FEATURE_NAMES
+    from router.model import _softmax
     from router.text import tokenize
 
     classifier = router.classifier
@@ -110,12 +110,6 @@ def make_skeleton(router: Any) -> Callable[[str], Any]:
     vocabulary_set = frozenset(vocabulary)
     weights, bias, n_task = model._weights, model._bias, model._n_task
     tasks, tiers = list(Task), list(Tier)
-
-    def softmax(logits: list[float]) -> list[float]:
-        top = max(logits)
-        exps = [math.exp(x - top) for x in logits]
-        total = sum(exps)
-        return [e / total for e in exps]
 
     def skeleton(text: str) -> Any:
         words = frozenset(tokenize(text.lower()))
@@ -134,7 +128,7 @@ def make_skeleton(router: Any) -> Callable[[str], Any]:
         cols += hits
         vals += [1.0] * len(hits)
         logits = (np.dot(vals, weights.take(cols, axis=0)) + bias).tolist()
-        task_p, tier_p = softmax(logits[:n_task]), softmax(logits[n_task:])
+        task_p, tier_p = _softmax(logits[:n_task]), _softmax(logits[n_task:])
         best = max(range(len(tier_p)), key=tier_p.__getitem__)
         return Decision(
             task=tasks[max(range(n_task), key=task_p.__getitem__)],
@@ -169,26 +163,20 @@ def bench_decisions(
     ours: dict[str, list[int]] = {label: [] for label, _ in BUCKETS}
     base: dict[str, list[int]] = {label: [] for label, _ in BUCKETS}
     floor: dict[str, list[int]] = {label: [] for label, _ in BUCKETS}
+    # Each pass: the decision on what Router().classify receives, then the baseline and
+    # the skeleton on the joined message text.
+    timed = ((classify, True, ours), (baseline, False, base), (skeleton, False, floor))
     clock = time.perf_counter_ns
     t_start = time.perf_counter()
     for _ in range(repeat):
         rng.shuffle(order)
         gc.collect()
-        for r in order:
-            payload = r.payload
-            t0 = clock()
-            classify(payload)
-            ours[r.bucket].append(clock() - t0)
-        for r in order:
-            text = r.text
-            t0 = clock()
-            baseline(text)
-            base[r.bucket].append(clock() - t0)
-        for r in order:
-            text = r.text
-            t0 = clock()
-            skeleton(text)
-            floor[r.bucket].append(clock() - t0)
+        for fn, reads_payload, times in timed:
+            for r in order:
+                arg = r.payload if reads_payload else r.text
+                t0 = clock()
+                fn(arg)
+                times[r.bucket].append(clock() - t0)
     elapsed = time.perf_counter() - t_start
 
     def with_all(per: dict[str, list[int]]) -> dict[str, dict[str, float]]:
