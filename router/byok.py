@@ -298,17 +298,13 @@ class ByokMixin:
             Feedback(decision_id, rating, verdict, task, tier, source="user", comment=comment)
         )
 
-    def _use_client_factory(self, factory: Callable[[float], httpx.AsyncClient]) -> bool:
+    def _use_client_factory(self, factory: Callable[[float], httpx.AsyncClient]) -> None:
         """Proxy hook: upstream calls go through clients made by ``factory(timeout)``.
 
-        Only when the router was given neither ``http_client`` nor ``transport``:
-        the caller's own choice always wins. Returns whether the factory is in use.
+        The call engine still prefers the caller's own ``http_client`` or ``transport``
+        when the router was given one.
         """
-        s = self._byok_settings
-        if s["http_client"] is not None or s["transport"] is not None:
-            return False
         self._engine().client_factory = factory
-        return True
 
     # ---- lifecycle ---------------------------------------------------------------
 
