@@ -37,9 +37,8 @@ def post(server: ProxyServer, stream: bool = False) -> httpx.Response:
     )
 
 
-def transports(server: ProxyServer) -> list[Any]:
-    engine = server.router._engine()
-    return [client._transport for client in engine._clients.values()]
+def clients(server: ProxyServer) -> list[Any]:
+    return list(server.router._engine()._clients.values())
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -54,13 +53,15 @@ def test_the_proxy_fails_over_through_the_aiohttp_transport(
         first, second = chain(server)[:2]
         fake.fail(first, fault)
         response = post(server, stream)
-        assert [type(t).__name__ for t in transports(server)] == ["ProxyTransport"]
-        (live,) = transports(server)
+        (live,) = clients(server)
+        assert type(live._transport).__name__ == "ProxyTransport"
+        session = live._pool.session
+        assert session is not None and not session.closed
     assert response.status_code == 200
     assert response.headers["x-tierrouter-attempts"] == "2"
     assert response.headers["x-tierrouter-model"].endswith(f"/{second}")
     # The lifespan's shutdown closed the aiohttp session with the client.
-    assert live.client.closed
+    assert session.closed
 
 
 def test_a_refused_connection_is_a_connection_error_and_fails_over(fake: FakeProviders) -> None:
@@ -144,3 +145,65 @@ def test_a_served_process_freezes_its_start_up_objects(fake: FakeProviders) -> N
             assert client.get("/health").status_code == 200
     finally:
         gc.unfreeze()  # the test process is not a server: give it its collector back
+
+
+def test_a_direct_post_sends_what_httpx_would_send(fake: FakeProviders) -> None:
+    """Non-streaming calls skip httpx's client layer; the provider must not see a difference."""
+    url = f"{fake.url('openai')}/chat/completions"
+    body = {"model": "m", "messages": [{"role": "user", "content": "grüß dich 🙂"}]}
+    headers = {"authorization": "Bearer sk-test-direct", "x-extra": "1"}
+
+    async def call(client: httpx.AsyncClient) -> httpx.Response:
+        async with client:
+            return await client.post(url, json=body, headers=headers)
+
+    via_httpx = asyncio.run(call(httpx.AsyncClient(timeout=5)))
+    direct = client_factory(4)(5.0)
+    assert direct._pool is not None  # type: ignore[attr-defined]
+    via_pool = asyncio.run(call(direct))
+    first, second = fake.requests[-2:]
+    assert second.body == first.body == body
+    assert second.headers == first.headers
+    assert via_pool.status_code == via_httpx.status_code == 200
+    assert via_pool.json()["choices"][0]["message"] == via_httpx.json()["choices"][0]["message"]
+
+
+def test_a_direct_post_decodes_a_compressed_reply_and_keeps_error_statuses() -> None:
+    import gzip
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            status = 429 if self.path == "/busy" else 200
+            payload = gzip.compress(json.dumps({"status": status, "text": "ünïcode"}).encode())
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-encoding", "gzip")
+            self.send_header("retry-after", "3")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    async def call() -> list[httpx.Response]:
+        async with client_factory(4)(5.0) as client:
+            return [await client.post(f"{base}{p}", json={"x": 1}) for p in ("/ok", "/busy")]
+
+    try:
+        ok, busy = asyncio.run(call())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ok.json() == {"status": 200, "text": "ünïcode"}
+    assert busy.status_code == 429
+    assert busy.headers["retry-after"] == "3"
+    assert busy.json()["status"] == 429
