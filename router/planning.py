@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from router.catalog import Catalog, ModelSpec
 from router.errors import ConfigError, NoCandidateError
+from router.ids import random_hex
 from router.model_strings import ModelRequest, RequestKind, parse_model_string
 from router.strategies import Profile, Strategy, load_profiles, rank
 from router.types import Decision, Task, Tier
@@ -283,7 +283,7 @@ def _finish(
     routed = dataclasses.replace(
         decision,
         warnings=decision.warnings if warnings is None else warnings,
-        id=decision.id or f"rt-{uuid.uuid4().hex[:16]}",
+        id=decision.id or f"rt-{random_hex(16)}",
         model=chosen.id,
         candidates=tuple(m.id for m in chain),
         estimated_cost=cost,

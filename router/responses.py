@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from router.errors import RouterInputError
+from router.ids import random_hex
 
 if TYPE_CHECKING:
     from router.calls import ChatResponse, ChatStream
@@ -188,12 +188,12 @@ def _response(chat: ChatResponse) -> dict[str, Any]:
     output: list[dict[str, Any]] = []
     text = message.get("content") or ""
     if text:
-        output.append(_message_item(f"msg_{uuid.uuid4().hex[:24]}", text, "completed"))
+        output.append(_message_item(f"msg_{random_hex(24)}", text, "completed"))
     for call in message.get("tool_calls") or ():
         output.append(
             {
                 "type": "function_call",
-                "id": f"fc_{uuid.uuid4().hex[:24]}",
+                "id": f"fc_{random_hex(24)}",
                 "call_id": call["id"],
                 "name": call["function"]["name"],
                 "arguments": call["function"]["arguments"],
@@ -202,7 +202,7 @@ def _response(chat: ChatResponse) -> dict[str, Any]:
         )
     usage = chat.usage or {}
     return {
-        "id": f"resp_{uuid.uuid4().hex[:24]}",
+        "id": f"resp_{random_hex(24)}",
         "object": "response",
         "created_at": int(time.time()),
         "status": "completed",
@@ -237,11 +237,11 @@ class _StreamBuilder:
 
     def __init__(self, stream: ChatStream) -> None:
         self.stream = stream
-        self.id = f"resp_{uuid.uuid4().hex[:24]}"
+        self.id = f"resp_{random_hex(24)}"
         self.created = int(time.time())
         self.seq = 0
         self.text: list[str] = []
-        self.msg_id = f"msg_{uuid.uuid4().hex[:24]}"
+        self.msg_id = f"msg_{random_hex(24)}"
         self.msg_open = False
         self.calls: dict[int, dict[str, Any]] = {}
         self.model = ""
@@ -303,7 +303,7 @@ class _StreamBuilder:
         if item is None:
             item = self.calls[index] = {
                 "type": "function_call",
-                "id": f"fc_{uuid.uuid4().hex[:24]}",
+                "id": f"fc_{random_hex(24)}",
                 "call_id": call.get("id", ""),
                 "name": fn.get("name", ""),
                 "arguments": "",

@@ -307,3 +307,14 @@ def test_failed_server_reply_is_mapped(fake: FakeProviders, make_router: MakeRou
     with pytest.raises(APIError) as info:
         make_router().chat("hi", model="gg/gem-x")
     assert info.value.type == "not_found" and "base_url" in info.value.message
+
+
+def test_made_up_ids_are_random_hex_of_the_asked_length() -> None:
+    from router.ids import random_hex
+    from router.providers.base import new_id
+
+    ids = {random_hex(16) for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+    assert len(random_hex(7)) == 7
+    assert new_id().startswith("chatcmpl-") and len(new_id()) == len("chatcmpl-") + 24

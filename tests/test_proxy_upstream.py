@@ -131,20 +131,28 @@ def test_aiohttp_errors_become_the_httpx_errors_that_say_what_happened(
     assert type(err.value) is expected
 
 
-def test_a_served_process_freezes_its_start_up_objects(fake: FakeProviders) -> None:
+def test_a_served_process_freezes_its_start_up_objects_and_lightens_log_records(
+    fake: FakeProviders,
+) -> None:
+    import logging
+
     from starlette.testclient import TestClient
     from test_proxy_harness import settings
 
     from router.proxy import create_app
 
     assert gc.get_freeze_count() == 0
+    assert logging.logThreads
     app = create_app(make_router(fake), settings(), own_process=True)
     try:
         with TestClient(app) as client:
             assert gc.get_freeze_count() > 0
+            assert not (logging.logThreads or logging.logProcesses or logging.logMultiprocessing)
             assert client.get("/health").status_code == 200
     finally:
-        gc.unfreeze()  # the test process is not a server: give it its collector back
+        # The test process is not a server: give it its collector and records back.
+        gc.unfreeze()
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = True
 
 
 def test_a_direct_post_sends_what_httpx_would_send(fake: FakeProviders) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from router.errors import ConfigError
+from router.ids import random_hex
 from router.model_strings import MODES
 from router.types import Task, Tier
 
@@ -48,9 +49,7 @@ _ACTION_FIELDS = (
 
 
 def new_id(prefix: str) -> str:
-    import uuid
-
-    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+    return f"{prefix}_{random_hex(20)}"
 
 
 def header_fields(raw: Mapping[str, Any], where: str, id_prefix: str) -> tuple[str, int, bool]:

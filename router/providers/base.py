@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from router.ids import random_hex
 from router.providers.sse import SSEEvent, aiter_sse
 from router.secrets import Secret
 
@@ -289,9 +290,7 @@ async def open_stream(
 
 
 def new_id(prefix: str = "chatcmpl") -> str:
-    import uuid
-
-    return f"{prefix}-{uuid.uuid4().hex[:24]}"
+    return f"{prefix}-{random_hex(24)}"
 
 
 def usage_dict(prompt: int, completion: int) -> dict[str, int]:

@@ -9,10 +9,10 @@ Replies and streams go back as Anthropic content blocks and its SSE events
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from typing import Any
 
+from router.ids import random_hex
 from router.proxy.errors import ProxyError, Wire, invalid, sse_error
 from router.proxy.exchange import dumps
 from router.proxy.headers import sse_comment
@@ -202,7 +202,7 @@ def _tool_input(arguments: Any) -> Any:
 
 
 def message_id() -> str:
-    return f"msg_{uuid.uuid4().hex[:24]}"
+    return f"msg_{random_hex(24)}"
 
 
 def to_message(reply: Any) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def to_message(reply: Any) -> dict[str, Any]:
         content.append(
             {
                 "type": "tool_use",
-                "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
+                "id": call.get("id") or f"toolu_{random_hex(24)}",
                 "name": fn.get("name"),
                 "input": _tool_input(fn.get("arguments")),
             }
@@ -315,7 +315,7 @@ class AnthropicEncoder:
         if position not in self.tools:
             block: dict[str, Any] = {
                 "type": "tool_use",
-                "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
+                "id": call.get("id") or f"toolu_{random_hex(24)}",
                 "name": fn.get("name") or "",
                 "input": {},
             }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,7 @@ def create_app(
         router._use_client_factory(client_factory(settings.max_concurrency))
         if own_process:
             _tune_gc()
+            _lighten_log_records()
         yield
         await router.aclose()
 
@@ -134,6 +136,17 @@ def _tune_gc() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def _lighten_log_records() -> None:
+    """Log records without thread, process and multiprocessing names.
+
+    ``tierrouter serve``'s log formats (server.py) print none of them, yet every
+    record looked all three up: about 6 µs of the 20 µs an access-log line cost.
+    """
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
