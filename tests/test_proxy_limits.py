@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -340,6 +341,22 @@ def test_proxy_section_of_the_config_file(tmp_path: Path) -> None:
     path.write_text("proxy:\n  port: 9000\n  max_conurrency: 7\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"config.yaml:3: proxy.max_conurrency"):
         load_proxy_config(path, env={})
+
+
+def test_a_server_reads_provider_keys_from_its_environment_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from router.proxy.server import build_router
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    router, _ = build_router(None)
+    engine = router._engine()
+    key = engine.key_for("openai")
+    assert key is not None and key.reveal() == "sk-from-the-environment"
+    assert engine.key_for("anthropic") is None
+    # A copy taken at start: os.environ is never consulted per request.
+    assert engine._env is not os.environ
 
 
 def test_import_router_and_the_cli_stay_free_of_the_web_stack() -> None:
