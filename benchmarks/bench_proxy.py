@@ -26,6 +26,12 @@ difference of the latency percentiles is what the proxy adds. What each table me
   on the machine takes CPU. With 2 workers, "CPU split" shows how evenly the
   kernel spread the client connections over them.
 
+* **Floor**: ``benchmarks/proxy_floor.py``, a bare pass-through (read, parse,
+  forward on aiohttp, parse, answer) on the same uvicorn stack, measured under the
+  same loads right after the 1-worker proxy. No Python proxy on this stack costs
+  less on this machine; the gap between it and ours is what routing, auth, limits,
+  metrics, the access log and the framework cost. ``--no-floor`` skips it.
+
 Memory is the RSS of all proxy processes before and after the run.
 
     python benchmarks/bench_proxy.py                   # writes benchmarks/bench_proxy_results.md
@@ -449,6 +455,23 @@ def start_proxy(
     return proc, port, time.perf_counter() - started
 
 
+def start_floor(upstream: int, extra_path: str = "") -> tuple[subprocess.Popen[bytes], int]:
+    """The bare pass-through of ``proxy_floor.py`` under uvicorn, as serve runs it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "benchmarks"), extra_path) if p)
+    env["FLOOR_UPSTREAM"] = f"http://127.0.0.1:{upstream}/v1/chat/completions"
+    options = ["--no-access-log", "--no-server-header", "--log-level", "warning"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "proxy_floor:app", "--port", str(port), *options],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return proc, port
+
+
 # ---- the run --------------------------------------------------------------------------------
 
 
@@ -509,6 +532,11 @@ def main() -> None:
         help="a venv holding LiteLLM's proxy (e.g. the peers venv of benchmarks/peers/): "
         "run it against the same upstream and report it beside ours",
     )
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the bare pass-through floor (benchmarks/proxy_floor.py)",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     levels2 = [int(x) for x in args.levels2.split(",") if x]
@@ -525,6 +553,7 @@ def main() -> None:
     added_rows: list[str] = []
     tp_rows: list[str] = []
     mem_rows: list[str] = []
+    floor_rows: list[str] = []
     auth = {"authorization": "Bearer unused"}
     rates = [float(x) for x in args.rates.split(",") if x]
     rate_note = "fixed rates" if rates else ""
@@ -563,6 +592,33 @@ def main() -> None:
             f"late {proxied.late}, errors {proxied.errors}",
             flush=True,
         )
+
+    def run_floor(rates: list[float]) -> list[str]:
+        floor, port = start_floor(upstream_port, args.extra_path)
+        rows = []
+        try:
+            direct = asyncio.run(load(upstream_port, path, {}, 1, args.requests, args.seconds))
+            m = measured(floor, load(port, path, {}, 1, args.requests, args.seconds))
+            rows.append(added_row("floor, 1 client, back to back", 1, direct, m.result, "-"))
+            tp_rows.append(tp_row(1, 1, m).replace("| 1 | 1 |", "| floor | 1 |", 1))
+            c = max(levels)
+            m = measured(floor, load(port, path, {}, c, args.requests, args.seconds))
+            tp_rows.append(tp_row(1, c, m).replace("| 1 |", "| floor |", 1))
+            for rate in rates:
+                clients = args.paced_clients
+                direct = asyncio.run(
+                    paced_load(upstream_port, path, {}, clients, rate, args.paced_seconds, seed=1)
+                )
+                run = paced_load(port, path, {}, clients, rate, args.paced_seconds, seed=1)
+                proxied = measured(floor, run).result
+                assert isinstance(proxied, Paced)
+                late = f"{proxied.late} / {direct.late}"
+                rows.append(added_row(f"floor, {clients} clients, paced", 1, direct, proxied, late))
+                print(f"floor {rows[-1]}", flush=True)
+        finally:
+            floor.terminate()
+            floor.wait(10)
+        return rows
 
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -615,10 +671,13 @@ def main() -> None:
                     )
                     if workers == 2 and args.soak > 0:
                         soak_rows = soak(port, auth, args.soak, proc.pid)
-                    if workers == 1 and args.litellm:
-                        # Stop ours first: both must not share the two cores.
+                    if workers == 1 and (args.litellm or not args.no_floor):
+                        # Stop ours first: nothing else may share the two cores.
                         proc.terminate()
                         proc.wait(10)
+                    if workers == 1 and not args.no_floor:
+                        floor_rows = run_floor(rates)
+                    if workers == 1 and args.litellm:
                         litellm_rows = compare_litellm(
                             Path(args.litellm), upstream_port, Path(tmp), levels, args, ours_rps
                         )
@@ -637,6 +696,7 @@ def main() -> None:
         + (f" --rates {args.rates}" if args.rates else "")
         + (f" --litellm {args.litellm}" if args.litellm else "")
         + (f" --soak {args.soak:g}" if args.soak else "")
+        + (" --no-floor" if args.no_floor else "")
     )
     report = "\n".join(
         [
@@ -676,7 +736,18 @@ def main() -> None:
             "| via proxy p50 / p99 | added p50 | added p99 | late | errors |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             *added_rows,
+            *floor_rows,
             "",
+            *(
+                [
+                    "Floor rows: `benchmarks/proxy_floor.py`, a bare pass-through on the same"
+                    " uvicorn stack (no routing, auth, limits, metrics or log), under the same"
+                    " loads. No Python proxy on this stack adds less on this machine.",
+                    "",
+                ]
+                if floor_rows
+                else []
+            ),
             "## Saturation throughput (closed loop: each client sends back to back)",
             "",
             "Latencies here are mostly queueing (clients / throughput). CPU ms/request: CPU"
