@@ -143,15 +143,18 @@ def test_a_served_process_freezes_its_start_up_objects_and_lightens_log_records(
 
     assert gc.get_freeze_count() == 0
     assert logging.logThreads
+    threshold = gc.get_threshold()
     app = create_app(make_router(fake), settings(), own_process=True)
     try:
         with TestClient(app) as client:
             assert gc.get_freeze_count() > 0
+            assert gc.get_threshold()[0] > 700  # fewer young collections per request
             assert not (logging.logThreads or logging.logProcesses or logging.logMultiprocessing)
             assert client.get("/health").status_code == 200
     finally:
         # The test process is not a server: give it its collector and records back.
         gc.unfreeze()
+        gc.set_threshold(*threshold)
         logging.logThreads = logging.logProcesses = logging.logMultiprocessing = True
 
 
@@ -215,3 +218,17 @@ def test_a_direct_post_decodes_a_compressed_reply_and_keeps_error_statuses() -> 
     assert busy.status_code == 429
     assert busy.headers["retry-after"] == "3"
     assert busy.json()["status"] == 429
+
+
+def test_the_proxy_json_writer_is_compact_utf8_and_takes_what_json_takes() -> None:
+    import json
+
+    from router.proxy.json_bytes import dumps
+
+    body = {"text": "grüß 🙂", "n": 1.5, "nested": [None, True, {"k": "v"}]}
+    assert dumps(body) == json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    # orjson refuses these; JSON allows them, so they go through json instead.
+    assert dumps({"seed": 2**70}) == b'{"seed":1180591620717411303424}'
+    assert json.loads(dumps({1: "one"})) == {"1": "one"}
+    with pytest.raises(TypeError):
+        dumps({"x": object()})

@@ -40,7 +40,8 @@ def serve(
     ] = "info",
 ) -> None:
     """Serve routed models at /v1/chat/completions, /v1/responses and /v1/messages."""
-    missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    needed = ("starlette", "uvicorn", "orjson")
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
     if missing:
         typer.echo(
             f"Error: the proxy needs {' and '.join(missing)}: pip install 'tierrouter[proxy]'",

@@ -14,8 +14,8 @@ from typing import Any
 
 from router.ids import random_hex
 from router.proxy.errors import ProxyError, Wire, invalid, sse_error
-from router.proxy.exchange import dumps
 from router.proxy.headers import sse_comment
+from router.proxy.json_bytes import dumps
 
 __all__ = ["AnthropicEncoder", "to_chat_request", "to_message"]
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from router.proxy.auth import Authenticator
+from router.proxy.json_bytes import dumps
 from router.proxy.limits import Gate
 from router.proxy.metrics import Metrics
 from router.proxy.settings import ProxySettings
@@ -44,7 +44,7 @@ class ProxyContext:
         if fmt == "off" or not self._log.isEnabledFor(logging.INFO):
             return
         if fmt == "json":
-            self._log.info(json.dumps(fields, separators=(",", ":")))
+            self._log.info(dumps(fields).decode())
             return
         head = f"{fields['method']} {fields['path']} {fields['status']} {fields['ms']:.1f}ms"
         rest = " ".join(

@@ -10,12 +10,12 @@ keys) so the caller can see what was tried.
 from __future__ import annotations
 
 import enum
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from router.errors import APIError, ConfigError, NoCandidateError, RouterInputError
+from router.proxy.json_bytes import dumps
 
 __all__ = ["ProxyError", "Wire", "error_body", "error_headers", "from_exception", "sse_error"]
 
@@ -167,7 +167,7 @@ def sse_error(err: ProxyError, wire: Wire) -> bytes:
     """The in-stream error event once headers are out and the status can no longer change."""
     body = error_body(err, wire)
     if wire is Wire.ANTHROPIC:
-        return b"event: error\ndata: " + json.dumps(body).encode() + b"\n\n"
+        return b"event: error\ndata: " + dumps(body) + b"\n\n"
     if wire is Wire.RESPONSES:
         _, openai_type, code, _ = _KINDS[err.kind]
         event = {
@@ -176,5 +176,5 @@ def sse_error(err: ProxyError, wire: Wire) -> bytes:
             "message": err.message,
             "param": None,
         }
-        return b"event: error\ndata: " + json.dumps(event).encode() + b"\n\n"
-    return b"data: " + json.dumps(body).encode() + b"\n\n"
+        return b"event: error\ndata: " + dumps(event) + b"\n\n"
+    return b"data: " + dumps(body) + b"\n\n"

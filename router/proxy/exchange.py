@@ -28,18 +28,15 @@ from router.proxy.errors import (
     from_exception,
     invalid,
 )
+from router.proxy.json_bytes import dumps
 from router.proxy.limits import ClientGone, Guard, read_body
 
-__all__ = ["Exchange", "dumps", "json_response"]
+__all__ = ["Exchange", "json_response"]
 
 T = TypeVar("T")
 _log = logging.getLogger("tierrouter.proxy")
 # Not a real HTTP status: nginx's "client closed request", for logs and metrics only.
 CLIENT_CLOSED = 499
-
-
-def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:

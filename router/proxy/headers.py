@@ -8,10 +8,10 @@ field on their last event, for clients that cannot.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from router.proxy.json_bytes import dumps
 from router.types import Decision
 
 __all__ = ["HEADER_PREFIX", "facts", "routing_headers", "sse_comment"]
@@ -72,4 +72,4 @@ def routing_headers(f: dict[str, Any]) -> dict[str, str]:
 
 
 def sse_comment(f: dict[str, Any]) -> bytes:
-    return b": tierrouter " + json.dumps(f, separators=(",", ":")).encode() + b"\n\n"
+    return b": tierrouter " + dumps(f) + b"\n\n"

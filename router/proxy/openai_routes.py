@@ -11,8 +11,9 @@ from starlette.responses import Response
 
 from router.proxy.context import ProxyContext
 from router.proxy.errors import ProxyError, Wire, invalid, sse_error
-from router.proxy.exchange import Exchange, dumps, json_response
+from router.proxy.exchange import Exchange, json_response
 from router.proxy.headers import facts, routing_headers, sse_comment
+from router.proxy.json_bytes import dumps
 from router.proxy.models import check_model, model_list
 from router.proxy.streaming import SSEResponse, routed_stream
 

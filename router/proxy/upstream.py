@@ -30,12 +30,13 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
-from json import dumps as json_dumps
 from types import NoneType
 from typing import TYPE_CHECKING, Any
 from urllib.request import getproxies
 
 import httpx
+
+from router.proxy.json_bytes import dumps
 
 if TYPE_CHECKING:
     import aiohttp
@@ -142,7 +143,7 @@ class _UpstreamClient(httpx.AsyncClient):
                 "POST",
                 str(url),
                 headers=merged,
-                data=_json_bytes(json),
+                data=dumps(json),
                 allow_redirects=False,
                 auto_decompress=False,  # httpx decodes, as on the streaming path
                 timeout=_client_timeout(limits.connect, limits.read, limits.pool),
@@ -152,11 +153,6 @@ class _UpstreamClient(httpx.AsyncClient):
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise _remap(exc) from exc
         return httpx.Response(status, headers=list(raw_headers), content=content)
-
-
-def _json_bytes(body: Any) -> bytes:
-    """The body exactly as httpx's ``json=`` encodes it."""
-    return json_dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 @functools.lru_cache(maxsize=64)
