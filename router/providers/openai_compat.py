@@ -43,7 +43,8 @@ class OpenAIAdapter(ProviderAdapter):
         if not body["choices"]:
             raise IndexError("empty 'choices' list")
         out = dict(body)
-        out.setdefault("id", new_id())
+        if "id" not in out:  # not setdefault: a made-up id costs a system call
+            out["id"] = new_id()
         out["object"] = "chat.completion"
         out.setdefault("model", model)
         out.setdefault("usage", None)
