@@ -711,11 +711,11 @@ def main() -> None:
                 if args.extra_path or importlib.util.find_spec("uvloop")
                 else "uvicorn with h11 + asyncio"
             )
-            + "; upstream client: httpx on "
+            + "; upstream client: "
             + (
-                "aiohttp's pool (httpx-aiohttp)"
+                "aiohttp's pool (calls straight on it, streams through httpx-aiohttp)"
                 if importlib.util.find_spec("httpx_aiohttp")
-                else "httpcore's pool"
+                else "httpx on httpcore's pool"
             )
             + ".",
             f"Other work on the machine during the run: {others:.0f} CPU-seconds, on average"
