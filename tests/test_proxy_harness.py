@@ -19,6 +19,7 @@ from fake_providers import FakeProviders
 
 from router import Router
 from router.proxy import ProxySettings, create_app
+from router.proxy.server import SERVER_OPTIONS
 from router.secrets import Secret
 
 PROXY_KEY = "tr-test-proxy-key"
@@ -101,8 +102,9 @@ class ProxyServer:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
+        # The options tierrouter serve runs with; logging stays pytest's to capture.
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="on", ws="none"
+            self.app, log_level="warning", lifespan="on", ws="none", **SERVER_OPTIONS
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -17,12 +17,22 @@ from typing import Any
 from router.errors import ConfigError
 from router.proxy.settings import ProxySettings, check_bind, load_proxy_config
 
-__all__ = ["build_router", "default_policy_db", "serve", "worker_app"]
+__all__ = ["SERVER_OPTIONS", "build_router", "default_policy_db", "serve", "worker_app"]
 
 _ENV_CONFIG = "TIERROUTER_PROXY_CONFIG"
 _ENV_SETTINGS = "TIERROUTER_PROXY_SETTINGS"
 _ENV_POLICY_DB = "TIERROUTER_PROXY_POLICY_DB"
 _log = logging.getLogger("tierrouter.proxy")
+
+# uvicorn options of every server of this proxy (serve, and the tests' harness).
+SERVER_OPTIONS: dict[str, Any] = {
+    "access_log": False,  # ours is one line per request without prompts
+    "server_header": False,
+    # Nothing here reads the client's address or scheme, so uvicorn's rewriting
+    # of them from X-Forwarded-* headers would only cost time on every request.
+    "proxy_headers": False,
+    "timeout_graceful_shutdown": 10,
+}
 
 
 def build_router(config_path: str | Path | None) -> tuple[Any, ProxySettings]:
@@ -98,10 +108,8 @@ def serve(
     common: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
-        "access_log": False,  # ours is one line per request without prompts
         "log_config": _log_config(log_level),
-        "server_header": False,
-        "timeout_graceful_shutdown": 10,
+        **SERVER_OPTIONS,
     }
     auth = f"{len(settings.proxy_keys)} proxy key(s)" if settings.proxy_keys else "no proxy keys"
     print(
