@@ -461,6 +461,9 @@ def start_proxy(
             str(workers),
         ],
         env=env,
+        # ``python -c`` puts the working directory first on sys.path: run from ROOT so
+        # another checkout's router in the caller's directory cannot stand in for this one.
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,  # the access log still gets written, as in production
     )
