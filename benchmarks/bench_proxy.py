@@ -433,8 +433,9 @@ def _child_env() -> dict[str, str]:
 
 
 def start_proxy(
-    upstream: int, workers: int, config_dir: Path, extra_path: str = ""
+    upstream: int, workers: int, config_dir: Path, extra_path: str = "", root: Path = ROOT
 ) -> tuple[subprocess.Popen[bytes], int, float]:
+    """``tierrouter serve`` of the checkout at ``root`` (this one unless an A/B says otherwise)."""
     port = free_port()
     config = config_dir / f"bench-{workers}.yaml"
     config.write_text(
@@ -445,7 +446,7 @@ def start_proxy(
     )
     env = _child_env()
     # uvicorn picks httptools and uvloop by itself when they can be imported.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), extra_path) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), extra_path) if p)
     started = time.perf_counter()
     proc = subprocess.Popen(
         [
@@ -461,9 +462,9 @@ def start_proxy(
             str(workers),
         ],
         env=env,
-        # ``python -c`` puts the working directory first on sys.path: run from ROOT so
+        # ``python -c`` puts the working directory first on sys.path: run from root so
         # another checkout's router in the caller's directory cannot stand in for this one.
-        cwd=ROOT,
+        cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,  # the access log still gets written, as in production
     )
