@@ -62,20 +62,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         baseline = tmp / "baseline"
-        subprocess.run(
-            [
-                "git",
-                "-C",
-                str(bp.ROOT),
-                "worktree",
-                "add",
-                "--detach",
-                str(baseline),
-                args.baseline,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        git = ["git", "-C", str(bp.ROOT), "worktree"]
+        subprocess.run([*git, "add", "--detach", str(baseline), args.baseline], check=True)
         upstream_port = bp.free_port()
         upstream = subprocess.Popen([sys.executable, bp.__file__, "--upstream", str(upstream_port)])
         try:
