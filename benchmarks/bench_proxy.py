@@ -587,30 +587,38 @@ def main() -> None:
             f"| **{proxied.pct(0.99) - direct.pct(0.99):.2f}** | {late} | {proxied.errors} |"
         )
 
-    def tp_row(workers: int, clients: int, m: Measured) -> str:
+    def tp_row(workers: int | str, clients: int, m: Measured) -> str:
         r = m.result
         return (
             f"| {workers} | {clients} | {len(r.latencies)} | {r.rps:,.0f} | {r.pct(0.5):.2f} "
             f"| {r.pct(0.99):.2f} | {m.cpu_ms:.2f} | {m.split} | {r.errors} |"
         )
 
-    def paced(port: int, proc: subprocess.Popen[bytes], workers: int, rate: float) -> None:
+    def paced(
+        port: int,
+        proc: subprocess.Popen[bytes],
+        workers: int,
+        rate: float,
+        headers: dict[str, str],
+        label: str = "",
+    ) -> str:
+        """The added-latency row of one paced load through the server on ``port``."""
         clients = args.paced_clients
         direct = asyncio.run(
             paced_load(upstream_port, path, {}, clients, rate, args.paced_seconds, seed=1)
         )
-        run = paced_load(port, path, auth, clients, rate, args.paced_seconds, seed=1)
+        run = paced_load(port, path, headers, clients, rate, args.paced_seconds, seed=1)
         proxied = measured(proc, run).result
         assert isinstance(proxied, Paced)
         late = f"{proxied.late} / {direct.late}"
-        added_rows.append(added_row(f"{clients} clients, paced", workers, direct, proxied, late))
         print(
-            f"paced workers={workers} {rate:,.0f} req/s: added p50 "
+            f"paced {label.rstrip(', ') or f'workers={workers}'} {rate:,.0f} req/s: added p50 "
             f"{proxied.pct(0.5) - direct.pct(0.5):.2f} "
             f"p99 {proxied.pct(0.99) - direct.pct(0.99):.2f} ms, "
             f"late {proxied.late}, errors {proxied.errors}",
             flush=True,
         )
+        return added_row(f"{label}{clients} clients, paced", workers, direct, proxied, late)
 
     def run_floor(rates: list[float]) -> list[str]:
         floor, port = start_floor(upstream_port, args.extra_path)
@@ -619,21 +627,11 @@ def main() -> None:
             direct = asyncio.run(load(upstream_port, path, {}, 1, args.requests, args.seconds))
             m = measured(floor, load(port, path, {}, 1, args.requests, args.seconds))
             rows.append(added_row("floor, 1 client, back to back", 1, direct, m.result, "-"))
-            tp_rows.append(tp_row(1, 1, m).replace("| 1 | 1 |", "| floor | 1 |", 1))
+            tp_rows.append(tp_row("floor", 1, m))
             c = max(levels)
             m = measured(floor, load(port, path, {}, c, args.requests, args.seconds))
-            tp_rows.append(tp_row(1, c, m).replace("| 1 |", "| floor |", 1))
-            for rate in rates:
-                clients = args.paced_clients
-                direct = asyncio.run(
-                    paced_load(upstream_port, path, {}, clients, rate, args.paced_seconds, seed=1)
-                )
-                run = paced_load(port, path, {}, clients, rate, args.paced_seconds, seed=1)
-                proxied = measured(floor, run).result
-                assert isinstance(proxied, Paced)
-                late = f"{proxied.late} / {direct.late}"
-                rows.append(added_row(f"floor, {clients} clients, paced", 1, direct, proxied, late))
-                print(f"floor {rows[-1]}", flush=True)
+            tp_rows.append(tp_row("floor", c, m))
+            rows += [paced(port, floor, 1, rate, {}, label="floor, ") for rate in rates]
         finally:
             floor.terminate()
             floor.wait(10)
@@ -684,7 +682,7 @@ def main() -> None:
                             f" measured in the same run ({saturation:,.0f} req/s)"
                         )
                     for rate in rates:
-                        paced(port, proc, workers, rate)
+                        added_rows.append(paced(port, proc, workers, rate, auth))
                     mem_rows.append(
                         f"| {workers} | {startup:.2f} | {rss_before:.0f} | {rss_mb(proc.pid):.0f} |"
                     )
