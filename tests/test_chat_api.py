@@ -114,7 +114,7 @@ def test_keys_never_appear_in_reprs_or_decisions(
     texts = [
         repr(router),
         repr(router._engine()),
-        repr(router._byok_settings),
+        repr(router.settings),
         json.dumps(reply.to_dict()),
         repr(reply),
     ]

@@ -16,6 +16,7 @@ from typing import Any
 
 from router.errors import ConfigError
 from router.proxy.settings import ProxySettings, check_bind, load_proxy_config
+from router.settings import RouterSettings
 
 __all__ = ["SERVER_OPTIONS", "build_router", "default_policy_db", "serve", "worker_app"]
 
@@ -37,16 +38,16 @@ SERVER_OPTIONS: dict[str, Any] = {
 
 def build_router(config_path: str | Path | None) -> tuple[Any, ProxySettings]:
     """The router and the file's proxy settings (defaults when there is no file)."""
-    router_config, settings = load_proxy_config(config_path)
-    kwargs = router_config.router_kwargs() if router_config else {}
+    router_settings, settings = load_proxy_config(config_path)
+    router_settings = router_settings or RouterSettings()
     shared_db = os.environ.get(_ENV_POLICY_DB)
-    if shared_db and not kwargs.get("policy_db"):
-        kwargs["policy_db"] = shared_db
-    return _server_router(kwargs), settings
+    if shared_db and router_settings.policy_db is None:
+        router_settings = router_settings.replace(policy_db=shared_db)
+    return _server_router(router_settings), settings
 
 
-def _server_router(kwargs: dict[str, Any]) -> Any:
-    """The router a server process runs.
+def _server_router(router_settings: RouterSettings | None) -> Any:
+    """The router a server process runs (the app gives it the proxy's connection pool).
 
     Its provider keys come from a copy of the environment taken now: nothing
     outside a running process can change its environment, and each os.environ
@@ -55,8 +56,8 @@ def _server_router(kwargs: dict[str, Any]) -> Any:
     """
     from router.router import Router
 
-    kwargs.setdefault("env", dict(os.environ))
-    return Router(**kwargs)
+    base = router_settings or RouterSettings()
+    return Router.from_settings(base.replace(env=dict(os.environ)) if base.env is None else base)
 
 
 def default_policy_db(config_path: str | Path | None) -> Path:
@@ -120,12 +121,12 @@ def serve(
     if settings.workers == 1:
         from router.proxy.app import create_app
 
-        router = _server_router(router_config.router_kwargs() if router_config else {})
+        router = _server_router(router_config)
         uvicorn.run(create_app(router, settings, own_process=True), **common)
         return
     if config_path is not None:
         os.environ[_ENV_CONFIG] = str(Path(config_path).resolve())
-    if not (router_config and router_config.policy.get("policy_db")):
+    if not (router_config and router_config.policy_db):
         # Each worker is its own process: rules kept in memory would differ per
         # worker, and an admin API edit would reach only the one that took it.
         policy_db = default_policy_db(config_path)
