@@ -12,6 +12,10 @@
         ├── NoCandidateError            no model in the catalog can serve the request
         └── FirewallBlocked             a firewall rule stopped a prompt or withheld a reply
 
+:func:`transport_failure` is the one place an httpx transport error gets its
+``type`` and message: provider calls make a retryable failure of it, the client
+for ``tierrouter serve`` an :class:`APIError`.
+
 Input and config errors subclass ``ValueError`` so callers that already catch
 ``ValueError`` keep working. The modules that raise them (``router.policy.errors``,
 ``router.log.store``, ``router.routing.catalog``) re-export them from here.
@@ -19,7 +23,11 @@ Input and config errors subclass ``ValueError`` so callers that already catch
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "APIError",
@@ -33,6 +41,7 @@ __all__ = [
     "RouterError",
     "RouterInputError",
     "UnknownOptionError",
+    "transport_failure",
 ]
 
 
@@ -140,3 +149,25 @@ class FirewallBlocked(APIError):
         self.rule_name = rule_name
         self.rule_id = rule_id
         self.scope = scope
+
+
+def transport_failure(
+    exc: httpx.TransportError,
+    target: str,
+    *,
+    timeout: float | None = None,
+    redact: Callable[[str], str] = str,
+) -> tuple[str, str]:
+    """``(type, message)`` for a failed call to ``target`` (a provider name or a URL).
+
+    ``type`` is ``"timeout"`` or ``"connection_error"``. ``redact`` scrubs the
+    exception's own text, which may echo a URL with a key in it. Callers raise
+    their error ``from exc`` so the socket error stays in the traceback.
+    """
+    import httpx
+
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        after = f" after {timeout}s" if timeout is not None else ""
+        return "timeout", f"{target} timed out{after} ({name})"
+    return "connection_error", f"{target} connection failed: {name}: {redact(str(exc))}"

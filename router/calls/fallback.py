@@ -202,7 +202,7 @@ async def run_chain(
             except ProviderError as exc:
                 attempts.append(_failure(model, exc, started))
                 if not exc.retryable:
-                    raise _api_error(exc, model, attempts, exc.message) from None
+                    raise _api_error(exc, model, attempts, exc.message) from exc
                 if _should_wait(exc, tries, policy):
                     tries += 1
                     await asyncio.sleep(exc.retry_after or 0.0)
@@ -216,7 +216,7 @@ async def run_chain(
             cooldowns.clear(model.id)
             return result, model
     assert last is not None, "run_chain needs at least one candidate"
-    raise _exhausted(last[0], last[1], attempts)
+    raise _exhausted(last[0], last[1], attempts) from last[0]
 
 
 @dataclass(slots=True)
@@ -279,9 +279,9 @@ async def stream_chain(
                         state.attempts,
                         f"{model.id} failed after the reply had started streaming, so it was "
                         f"not retried on another model: {exc.message}",
-                    ) from None
+                    ) from exc
                 if not exc.retryable:
-                    raise _api_error(exc, model, state.attempts, exc.message) from None
+                    raise _api_error(exc, model, state.attempts, exc.message) from exc
                 if _should_wait(exc, tries, policy):
                     tries += 1
                     await asyncio.sleep(exc.retry_after or 0.0)
@@ -299,4 +299,4 @@ async def stream_chain(
             cooldowns.clear(model.id)
             return
     assert last is not None, "stream_chain needs at least one candidate"
-    raise _exhausted(last[0], last[1], state.attempts)
+    raise _exhausted(last[0], last[1], state.attempts) from last[0]

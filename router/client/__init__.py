@@ -36,7 +36,7 @@ from urllib.parse import quote
 import httpx
 
 from router._version import __version__
-from router.errors import APIError
+from router.errors import APIError, transport_failure
 from router.policy.firewall import DEFAULT_REPLACEMENT, FirewallRule
 from router.policy.rules import RoutingRule
 from router.secrets import Secret, as_secret
@@ -302,9 +302,10 @@ def _error(status: int, body: bytes) -> APIError:
 
 
 def _transport_error(exc: httpx.HTTPError, url: str) -> APIError:
-    if isinstance(exc, httpx.TimeoutException):
-        return APIError(f"request to {url} timed out", type="timeout")
-    return APIError(f"cannot reach {url}: {type(exc).__name__}: {exc}", type="connection_error")
+    if not isinstance(exc, httpx.TransportError):  # e.g. a redirect loop or a bad URL
+        return APIError(f"request to {url} failed: {type(exc).__name__}: {exc}")
+    kind, message = transport_failure(exc, url)
+    return APIError(message, type=kind)
 
 
 # ---- the policy objects from their JSON ----------------------------------------------------
@@ -431,7 +432,7 @@ class Stream(Iterator[StreamEvent]):
             if item is not None:
                 yield self._seen(_event(*item))
         except httpx.HTTPError as exc:
-            raise _transport_error(exc, str(self._response.url)) from None
+            raise _transport_error(exc, str(self._response.url)) from exc
         finally:
             self._response.close()
 
@@ -512,7 +513,7 @@ class Client:
         try:
             response = self._http.send(request, stream=stream)
         except httpx.HTTPError as exc:
-            raise _transport_error(exc, url) from None
+            raise _transport_error(exc, url) from exc
         if stream and response.status_code >= 400:
             # An error before the first event has a JSON body and a real status.
             try:
@@ -700,7 +701,7 @@ class AsyncStream(AsyncIterator[StreamEvent]):
             if item is not None:
                 yield self._seen(_event(*item))
         except httpx.HTTPError as exc:
-            raise _transport_error(exc, str(self._response.url)) from None
+            raise _transport_error(exc, str(self._response.url)) from exc
         finally:
             await self._response.aclose()
 
@@ -776,7 +777,7 @@ class AsyncClient:
         try:
             response = await self._http.send(request, stream=stream)
         except httpx.HTTPError as exc:
-            raise _transport_error(exc, url) from None
+            raise _transport_error(exc, url) from exc
         if stream and response.status_code >= 400:
             try:
                 await response.aread()
