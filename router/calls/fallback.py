@@ -3,14 +3,20 @@ cool down models that fail, and turn the last failure into one APIError.
 
 Cooldowns sit behind the small :class:`CooldownStore` protocol so a shared store
 (Redis, say) can replace the in-process default when several workers route.
+
+Tests need neither real sleeps nor the real clock (stamina's pattern): inside
+``with instant_waits() as waits:`` a Retry-After wait returns at once and its
+length is appended to ``waits``; ``InMemoryCooldownStore(clock=...)`` takes a
+clock to move by hand, such as :class:`ManualClock`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -24,12 +30,50 @@ __all__ = [
     "CooldownStore",
     "FallbackPolicy",
     "InMemoryCooldownStore",
+    "ManualClock",
     "StreamState",
+    "instant_waits",
     "run_chain",
     "stream_chain",
 ]
 
 T = TypeVar("T")
+
+# The waits of the innermost ``instant_waits()`` block, or None outside one. Module-wide
+# on purpose: the sync API runs the chain on its own thread's event loop.
+_test_waits: list[float] | None = None
+
+
+@contextlib.contextmanager
+def instant_waits() -> Iterator[list[float]]:
+    """Test mode: Retry-After waits do not sleep; the list collects their lengths."""
+    global _test_waits
+    outer, _test_waits = _test_waits, []
+    try:
+        yield _test_waits
+    finally:
+        _test_waits = outer
+
+
+async def _wait(seconds: float) -> None:
+    waits = _test_waits
+    if waits is not None:
+        waits.append(seconds)
+        return
+    await asyncio.sleep(seconds)
+
+
+class ManualClock:
+    """A clock that moves only when told: ``InMemoryCooldownStore(clock=ManualClock())``."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @runtime_checkable
@@ -205,7 +249,7 @@ async def run_chain(
                     raise _api_error(exc, model, attempts, exc.message) from exc
                 if _should_wait(exc, tries, policy):
                     tries += 1
-                    await asyncio.sleep(exc.retry_after or 0.0)
+                    await _wait(exc.retry_after or 0.0)
                     continue
                 cooldowns.cool(model.id, max(exc.retry_after or 0.0, policy.cooldown_seconds))
                 last = (exc, model)
@@ -284,7 +328,7 @@ async def stream_chain(
                     raise _api_error(exc, model, state.attempts, exc.message) from exc
                 if _should_wait(exc, tries, policy):
                     tries += 1
-                    await asyncio.sleep(exc.retry_after or 0.0)
+                    await _wait(exc.retry_after or 0.0)
                     continue
                 cooldowns.cool(model.id, max(exc.retry_after or 0.0, policy.cooldown_seconds))
                 last = (exc, model)
