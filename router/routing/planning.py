@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from router.catalog import Catalog, ModelSpec
+from router._ids import random_hex
 from router.errors import ConfigError, NoCandidateError
-from router.ids import random_hex
-from router.model_strings import ModelRequest, RequestKind, parse_model_string
-from router.strategies import Profile, Strategy, load_profiles, rank
+from router.routing.catalog import Catalog, ModelSpec
+from router.routing.model_strings import ModelRequest, RequestKind, parse_model_string
+from router.routing.strategies import Profile, Strategy, load_profiles, rank
 from router.types import Decision, Task, Tier
 
 __all__ = ["Needs", "RoutePlan", "RoutingPolicy", "Rule", "estimate_tokens", "plan_route"]
@@ -88,6 +88,9 @@ class RoutingPolicy:
 
     profile: str = "auto"
     strategy: Strategy | None = None
+    # Models to put first when they fit. The router's own ``rules=`` never land here:
+    # they run as routing rules (router/policy/engine.py), whose ``set_model`` action
+    # sets this field on a copy of the policy for the request it matched.
     rules: tuple[Rule, ...] = ()
     exclude_models: tuple[str, ...] = ()
     baseline_model: str | None = None
