@@ -17,12 +17,16 @@ from pathlib import Path
 from training.examples import Example
 from training.sources import (
     alpaca_eval,
+    arena_bench_v1_outcomes,
     arena_hard,
+    elyza_outcomes,
     gsm8k,
     humaneval,
     math_hendrycks,
     mbppplus,
     mgsm,
+    mifeval_outcomes,
+    mmlu_pro_outcomes,
     mtbench_zh,
     natural_instructions,
     routellm_outcomes,
@@ -30,6 +34,7 @@ from training.sources import (
     self_instruct,
     vicuna_bench,
     wizardlm,
+    zeroeval_outcomes,
 )
 
 __all__ = [
@@ -77,6 +82,34 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "routellm_outcomes", routellm_outcomes.load, "routellm_outcomes", "mixed", "Apache-2.0"
         ),
+        SourceSpec(
+            "mifeval_outcomes",
+            mifeval_outcomes.load,
+            "mifeval_outcomes",
+            "train",
+            "Apache-2.0 (en prompts: IFEval, data licence not checked separately)",
+        ),
+        SourceSpec(
+            "zeroeval_outcomes",
+            zeroeval_outcomes.load,
+            "zeroeval_outcomes",
+            "train",
+            "Apache-2.0 (repo); CRUXEval, MATH MIT",
+        ),
+        SourceSpec(
+            "arena_bench_v1_outcomes",
+            arena_bench_v1_outcomes.load,
+            "arena_bench_v1_outcomes",
+            "train",
+            "Apache-2.0 (repo); Arena prompts, same basis as arena_hard",
+        ),
+        SourceSpec(
+            "mmlu_pro_outcomes",
+            mmlu_pro_outcomes.load,
+            "mmlu_pro_outcomes",
+            "train",
+            "Apache-2.0 (repo); questions MIT (HF card)",
+        ),
         SourceSpec("gsm8k", gsm8k.load, "gsm8k_test", "eval", "MIT (eval by project rule)"),
         SourceSpec("mgsm", mgsm.load, "mgsm", "eval", "CC-BY-4.0 (GSM8K items: eval)"),
         SourceSpec(
@@ -96,6 +129,13 @@ SOURCES: dict[str, SourceSpec] = {
             "routerbench_subset",
             "eval",
             "unverified (no licence file)",
+        ),
+        SourceSpec(
+            "elyza_outcomes",
+            elyza_outcomes.load,
+            "elyza_outcomes",
+            "eval",
+            "CC-BY-SA-4.0 (share-alike: eval only)",
         ),
     )
 }
