@@ -102,20 +102,21 @@ def test_real_label_distributions(real: dict[str, list[Example]]) -> None:
         "COMPLEX": 1214,
         "REASONING": 1324,
     }
-    # Vicuna: 7 categories x 10, coding 7, math 3.
+    # Vicuna: 7 categories x 10, coding 7, math 3; writing is general but for 2 scripts.
     assert _count(real["vicuna_bench"], "task") == {
-        "general": 40,
-        "creative_writing": 20,
+        "general": 40 + 8,
+        "creative_writing": 10 + 2,
         "reasoning": 10,
         "coding": 7,
         "math": 3,
     }
-    # mt_bench_zh: 写作 35 + 角色扮演 5, 问答 30 + 常识 25, NLU 15, code 10, translation 5.
+    # mt_bench_zh: 写作 35 (18 functional non-fiction -> general) + 角色扮演 5,
+    # 问答 30 + 常识 25, NLU 15, code 10, translation 5.
     assert _count(real["mtbench_zh"], "task") == {
-        "creative_writing": 40,
+        "creative_writing": 40 - 18,
         "reasoning": 30,
         "math": 30,
-        "general": 55,
+        "general": 55 + 18,
         "extraction": 15,
         "coding": 10,
         "translation": 5,
@@ -336,6 +337,15 @@ def test_synthetic_instruction_sets(tmp_path: Path) -> None:
             {"question_id": 2, "category": "writing", "turns": ["Write.", "Shorter."]},
         ],
     )
+    _jsonl(
+        tmp_path / "v2" / "question.jsonl",
+        [
+            {"question_id": 71, "category": "writing", "turns": ["Draft an email."]},
+            {"question_id": 76, "category": "writing", "turns": ["A video script."]},
+        ],
+    )
+    email, script = vicuna_bench.load(tmp_path / "v2")
+    assert (email.task, script.task) == ("general", "creative_writing")  # guide rule 12
     rows = vicuna_bench.load(tmp_path / "v")
     assert (rows[0].task, rows[0].tier) == ("reasoning", "MEDIUM")
     assert rows[1].messages is not None and rows[1].prompt_text() == "Write.\n\nShorter."
@@ -349,17 +359,29 @@ def test_synthetic_instruction_sets(tmp_path: Path) -> None:
         ("translation", None, "zh")
     ]
     _jsonl(
+        tmp_path / "z2" / "question.jsonl",
+        [
+            {"question_id": 103, "category": "写作类", "turns": ["写一个加班通知"]},
+            {"question_id": 118, "category": "写作类", "turns": ["写一首藏头诗"]},
+        ],
+    )
+    assert [r.task for r in mtbench_zh.load(tmp_path / "z2")] == ["general", "creative_writing"]
+    _jsonl(
         tmp_path / "w" / "WizardLM_testset.jsonl",
         [
             {"idx": 1, "Skill": "Math", "Difficulty": 10, "Instruction": "Prove it."},
             {"idx": 2, "Skill": "Law", "Difficulty": 10, "Instruction": "Explain."},
             {"idx": 3, "Skill": "Writting", "Difficulty": 2, "Instruction": "A poem."},
+            {"idx": 52, "Skill": "Writting", "Difficulty": 2, "Instruction": "Thank my tutor."},
+            {"idx": 214, "Skill": "Academic Writing", "Difficulty": 5, "Instruction": "Table?"},
         ],
     )
     assert [(r.task, r.tier) for r in wizardlm.load(tmp_path / "w")] == [
         ("math", "REASONING"),
         ("general", "COMPLEX"),
         ("creative_writing", "SIMPLE"),
+        ("general", "SIMPLE"),  # per-item: a thank-you note is general (rule 12)
+        ("coding", "MEDIUM"),  # per-item: a LaTeX table
     ]
 
 

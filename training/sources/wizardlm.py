@@ -10,6 +10,21 @@ Counterfactual and every domain skill (Biology, Law, TruthfulQA, ...) -> general
 Computer Science and Complex Format mix code requests with explanations and arithmetic,
 so they take the shared keyword guess (``_common.guess_task``), defaulting to general.
 
+Per item (``ITEM_TASK``, by ``idx``), where a skill's items disagree with the guide (issue
+14; the skill tables alone had these wrong): Writting items that ask for non-fiction —
+questions framed "as a writer/student/coder" (38–40), a personal statement, a product
+review, a birthday card, a school report, publishing advice, an investigative report, an
+opinion piece, a lesson plan, a thank-you note, two business plans — are ``general``
+(rule 12: emails, letters and posts are general); the story, the two essays and ideas
+for a fantasy novel's magic system stay creative_writing (the guide is silent on essays;
+the project treats them as compositions). Common-Sense items that are plain everyday
+questions (thirst, an unknown word, a red light, a boiled egg, a moral-obligation
+opinion) are ``general``; the four trick questions stay reasoning. Reasoning 72 ("what
+are the main types of reasoning") is an explanation: ``general``. Multilingual 123
+(write a haiku, then translate it) is composing: creative_writing; 129 (multilingual
+teaching) is ``general``. Academic Writing: reviewer questions on a paper, advice on a
+method section and on transitions are ``general``; a LaTeX table is ``coding``.
+
 Tier from ``Difficulty`` — the source's own scale, mapped as its SOURCE.md suggests:
 1-3 SIMPLE, 4-6 MEDIUM, 7-8 COMPLEX, 9-10 REASONING for math/reasoning items (where a
 reasoning model is the lever) and COMPLEX otherwise. Caveat: the scale rates
@@ -41,6 +56,18 @@ SKILL_TASK: dict[str, str] = {
     "Multilingual": "translation",
 }
 KEYWORD_SKILLS = frozenset({"Computer Science", "Complex Format"})
+# Items whose skill's table entry contradicts the guide (see the docstring).
+ITEM_TASK: dict[int, str] = {
+    **dict.fromkeys(
+        [38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 55], "general"
+    ),  # Writting: non-fiction
+    **dict.fromkeys([106, 107, 108, 109, 110], "general"),  # Common-Sense: plain questions
+    72: "general",  # Reasoning: an explanation of kinds of reasoning
+    123: "creative_writing",  # Multilingual: compose a haiku, then translate it
+    129: "general",  # Multilingual: a question about teaching
+    **dict.fromkeys([212, 213, 215], "general"),  # Academic Writing: advice, review
+    214: "coding",  # Academic Writing: LaTeX table code
+}
 
 
 def tier_from_difficulty(difficulty: int, task: str) -> str | None:
@@ -55,7 +82,9 @@ def tier_from_difficulty(difficulty: int, task: str) -> str | None:
     return "REASONING"
 
 
-def _task(skill: str, instruction: str) -> str:
+def _task(skill: str, instruction: str, idx: object = None) -> str:
+    if isinstance(idx, int) and idx in ITEM_TASK:
+        return ITEM_TASK[idx]
     if skill in KEYWORD_SKILLS:
         return guess_task(instruction) or "general"
     return SKILL_TASK.get(skill, "general")
@@ -63,7 +92,7 @@ def _task(skill: str, instruction: str) -> str:
 
 def _row(row: dict[str, Any], file: Path, n: int) -> Example:
     instruction = str(field(row, "Instruction", file, n))
-    task = _task(str(field(row, "Skill", file, n)), instruction)
+    task = _task(str(field(row, "Skill", file, n)), instruction, row.get("idx"))
     try:
         difficulty = int(field(row, "Difficulty", file, n))
     except (TypeError, ValueError) as exc:
