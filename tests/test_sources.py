@@ -210,6 +210,15 @@ def test_real_new_outcome_sets_match_source_md(real: dict[str, list[Example]]) -
     assert sum(bool(r.outcome and r.outcome["weak_correct"]) for r in elyza) == 42
     assert all(len(r.outcome["models"]) == 8 for r in elyza if r.outcome)
     assert {r.language for r in elyza} == {"ja"}
+    assert _count(elyza, "task") == {
+        "general": 49,
+        "creative_writing": 16,
+        "extraction": 14,
+        "reasoning": 14,
+        "math": 4,
+        "summarization": 2,
+        "translation": 1,
+    }
     assert _count(real["mmlu_pro_outcomes"], "task") == {"math": 4010, "general": 1202}
 
 
@@ -629,7 +638,9 @@ def test_synthetic_elyza(tmp_path: Path) -> None:
         ],
     )  # fmt: skip
     haiku, summary, puzzle = elyza_outcomes.load(tmp_path / "e")
-    assert (haiku.tier, haiku.use, haiku.language, haiku.task) == ("SIMPLE", "eval", "ja", None)
+    # Tasks are hand labels keyed by task_no (1 is an advice list in the real set).
+    assert (haiku.tier, haiku.use, haiku.language) == ("SIMPLE", "eval", "ja")
+    assert haiku.task == "general"
     assert haiku.outcome is not None and haiku.outcome["models"]["gpt-4o-mini"]["score"] == 5.0
     assert summary.tier == "MEDIUM"  # 4 passes, 3 does not
     assert (puzzle.outcome, puzzle.tier) == (None, None)  # 0 = unparsed grade, not a fail

@@ -19,10 +19,25 @@ Tier from the pair (``_common.tier_from_outcome``): Llama-8B >= 4 -> SIMPLE, onl
 -> MEDIUM, neither -> COMPLEX (REASONING if the task is math/reasoning). Weight 0.5
 where gpt-4o scored below 4.
 
-Task: ``None``. The file carries no category, and the shared keyword guess reads
-English and a few Chinese words, so on Japanese it would default nearly every row to
-``general`` and grade the model against a made-up label. The set measures routing
-(APGR on Japanese assistant tasks), not task accuracy.
+Task: hand labels by ``task_no`` (``TASK``; labels only, no text), written for issue 14
+by reading each task against the guide in ``data/README.md`` before looking at any
+model's prediction. The file carries no category, and the keyword guess cannot read
+Japanese. 49 general, 16 creative_writing, 14 extraction, 14 reasoning, 4 math,
+2 summarization, 1 translation. Calls the guide does not settle outright:
+
+* rating, sorting, tagging or matching given items (an anger scale, a number list,
+  question-word tags, senses of "mouse", word-meaning pairs) and reading-comprehension
+  questions answered from the given text -> extraction (the guide: "classify and tag
+  given items"); the fictional-language decipherment (52) -> translation (the guide
+  names linguistics-olympiad problems);
+* spatial tracking, who-did-it from timings, unanswerable-from-the-clues, speaker
+  attribution, sentence reordering, a riddle, bracket completion and the longest common
+  substring by hand -> reasoning; pronoun reference (48) and commonsense choices ->
+  general, as Winogrande is (``routerbench``);
+* rewrites and paraphrases, fixing an ASR transcript or a stiff translation (same
+  language), the IME-style romaji conversion (13), pragmatics ("大丈夫です" = yes or no)
+  -> general; persona and role-play set-ups, ad copy, a game concept, quiz distractors,
+  a coined word's meaning, a sentence built from given words -> creative_writing.
 """
 
 from __future__ import annotations
@@ -48,6 +63,22 @@ STRONG = "gpt-4o"
 WEAK = "Llama-3.1-8B-Instruct-Q8_0"
 CORRECT_FROM = 4
 
+_LABELS: dict[str, tuple[int, ...]] = {
+    "general": (
+        1, 3, 4, 5, 7, 13, 15, 16, 19, 20, 21, 22, 23, 24, 28, 29, 30, 31, 32, 34, 35, 36, 37,
+        38, 39, 40, 43, 48, 51, 53, 54, 60, 62, 64, 67, 70, 71, 73, 75, 77, 78, 79, 82, 84, 87,
+        88, 91, 96, 97,
+    ),
+    "creative_writing": (2, 11, 12, 14, 17, 33, 44, 57, 69, 72, 76, 85, 92, 93, 94, 99),
+    "extraction": (6, 8, 9, 10, 46, 56, 65, 66, 80, 81, 83, 89, 95, 98),
+    "reasoning": (18, 41, 42, 45, 49, 55, 58, 59, 61, 63, 68, 86, 90, 100),
+    "math": (26, 27, 47, 50),
+    "summarization": (25, 74),
+    "translation": (52,),
+}  # fmt: skip
+# task_no -> task, by the guide (see the docstring).
+TASK: dict[int, str] = {no: task for task, nos in _LABELS.items() for no in nos}
+
 
 def _row(row: dict[str, Any], file: Path, n: int) -> Example:
     raw = field(row, "score", file, n)
@@ -63,12 +94,13 @@ def _row(row: dict[str, Any], file: Path, n: int) -> Example:
     outcome = pair_outcome(verdicts, STRONG, WEAK, scores=grades)
     strong = bool(outcome and outcome["strong_correct"])
     weak = bool(outcome and outcome["weak_correct"])
+    task = TASK.get(row["task_no"]) if isinstance(row.get("task_no"), int) else None
     return Example(
         id=f"{NAME}/{field(row, 'id', file, n)}",
         text=str(field(row, "prompt", file, n)),
         messages=None,
-        task=None,
-        tier=tier_from_outcome(strong, weak, None) if outcome else None,
+        task=task,
+        tier=tier_from_outcome(strong, weak, task) if outcome else None,
         language="ja",
         source=NAME,
         use=USE,
