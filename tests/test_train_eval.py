@@ -161,6 +161,8 @@ def test_evaluate_routes_every_outcome_set_and_keeps_seen_apart(
     assert held["oracle"]["apgr"] == pytest.approx(
         routing_summary(strong - weak, strong, weak)["apgr"]
     )
+    low, high = held["random_apgr_90"]  # chance band: random scores average the diagonal
+    assert low < 0.5 < high
     # Seen rows are routed only: classification counts the 6 held-out rows alone.
     assert (report["rows"], report["seen_rows"]) == (6, 6)
     task = report["classification"]["model"]["all"]["task"]

@@ -39,7 +39,8 @@ TASK_ABBR = {
 }
 CPT_NOTE = (
     "each cell: APGR, then CPT(50%) = share of calls to the strong model that "
-    "recovers half the weak-to-strong gap (lower is cheaper)"
+    "recovers half the weak-to-strong gap (lower is cheaper); chance 90% = APGR "
+    "band of 100 random scorers (oracle APGR in the JSON/Markdown)"
 )
 
 
@@ -68,6 +69,11 @@ def routing_sets(report: dict[str, Any], *, seen: bool) -> list[tuple[str, dict[
         for name, e in report.get("routing", {}).items()
         if bool(e.get("seen_in_training")) == seen
     ]
+
+
+def _band(entry: dict[str, Any]) -> str:
+    band = entry.get("random_apgr_90")
+    return "—" if not band else f"{band[0]:.2f}–{band[1]:.2f}"
 
 
 def _short_model(name: str) -> str:
@@ -154,13 +160,13 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
         t.add_column("n", justify="right", no_wrap=True)
         for d in DECIDERS:
             t.add_column(d, justify="right", no_wrap=True)
-        t.add_column("oracle", justify="right", no_wrap=True)
+        t.add_column("chance 90%", justify="right", no_wrap=True)
         for name, e in sets:
             cells = []
             for d in DECIDERS:
                 s = e["deciders"].get(d)
-                cells.append("—" if s is None else f"{s['apgr']:.3f} {_pct(s['cpt']['50%']):>4}")
-            t.add_row(_seen_name(name, e), str(e["rows"]), *cells, _f(e["oracle"]["apgr"]))
+                cells.append("—" if s is None else f"{s['apgr']:.2f} {_pct(s['cpt']['50%']):>4}")
+            t.add_row(_seen_name(name, e), str(e["rows"]), *cells, _band(e))
         tables.append(t)
     return tables
 
@@ -170,9 +176,9 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
 
 def _routing_markdown(sets: list[tuple[str, dict[str, Any]]]) -> list[str]:
     lines = [
-        "| set | strong vs weak | rows | weak-only | strong-only | oracle APGR | decider | APGR "
-        "| CPT(20%) | CPT(50%) | CPT(80%) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| set | strong vs weak | rows | weak-only | strong-only | oracle APGR | chance APGR 90% "
+        "| decider | APGR | CPT(20%) | CPT(50%) | CPT(80%) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, e in sets:
         pair = e.get("pair", {})
@@ -181,7 +187,8 @@ def _routing_markdown(sets: list[tuple[str, dict[str, Any]]]) -> list[str]:
             cpt = s["cpt"]
             lines.append(
                 f"| {_seen_name(name, e)} | {vs} | {e['rows']} | {_f(e['weak_only'])} | "
-                f"{_f(e['strong_only'])} | {_f(e['oracle']['apgr'])} | {d} | {_f(s['apgr'])} | "
+                f"{_f(e['strong_only'])} | {_f(e['oracle']['apgr'])} | {_band(e)} | {d} | "
+                f"{_f(s['apgr'])} | "
                 f"{_f(cpt['20%'], 2)} | {_f(cpt['50%'], 2)} | {_f(cpt['80%'], 2)} |"
             )
     return lines
@@ -248,7 +255,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Model `{report['model']['version']}` on {report['rows']} held-out rows "
         f"(sets: {', '.join(report.get('sets', {})) or 'none'}); "
-        f"{report.get('seen_rows', 0)} outcome rows the model trained on are routed "
+        f"{report.get('seen_rows', 0)} rows of the *train* outcome sets are routed "
         "separately below.",
         "",
     ]

@@ -132,11 +132,31 @@ def _set_order(name: str) -> tuple[int, str]:
     return (OUTCOME_SET_ORDER.index(name), "") if name in OUTCOME_SET_ORDER else (99, name)
 
 
+RANDOM_DRAWS = 100
+
+
+def _random_band(
+    strong: np.ndarray[Any, Any], weak: np.ndarray[Any, Any], seed: int
+) -> list[float]:
+    """5th and 95th percentile of APGR over seeded random scores: what chance alone reaches.
+
+    One seeded draw (the ``random`` decider) is a single sample; on a 100-prompt set it
+    lands anywhere from about 0.4 to 0.6, so a decider "above random" must clear this
+    band, not that draw.
+    """
+    rng = np.random.default_rng(seed)
+    draws = [
+        routing_summary(rng.random(len(strong)), strong, weak)["apgr"] for _ in range(RANDOM_DRAWS)
+    ]
+    return [float(np.percentile(draws, 5)), float(np.percentile(draws, 95))]
+
+
 def _routing(
     rows: Sequence[Example],
     scores: dict[str, np.ndarray[Any, Any]],
     n_eval: int,
     trained_on: frozenset[str] = frozenset(),
+    seed: int = 0,
 ) -> dict[str, Any]:
     """One entry per outcome set present; rows at index >= ``n_eval`` were seen in training.
 
@@ -172,6 +192,7 @@ def _routing(
         }
         oracle = routing_summary(strong - weak, strong, weak)
         entry["oracle"] = {"apgr": oracle["apgr"], "quality": max(oracle["curve"]["quality"])}
+        entry["random_apgr_90"] = _random_band(strong, weak, seed)
         out[name] = entry
     return out
 
@@ -323,7 +344,7 @@ def evaluate(
         "sets": dict(sorted(_count(ex.source.split("/")[0] for ex in rows).items())),
         "seen_sets": dict(sorted(_count(ex.source.split("/")[0] for ex in every[n:]).items())),
         "classification": classification,
-        "routing": _routing(every, scores, n, trained_on),
+        "routing": _routing(every, scores, n, trained_on, seed),
         "multi_model": _multi_model(rows, tiers),
         "catalog_costs": _catalog_costs(rows, tiers, tokens[:n]),
         "held_out_sources": meta.get("metrics", {}).get("held_out_sources", {}).get("all"),
