@@ -21,6 +21,7 @@ from training.sources import (
     gsm8k,
     humaneval,
     load_all,
+    load_available,
     load_source,
     math_hendrycks,
     mbppplus,
@@ -266,6 +267,21 @@ def test_missing_root_names_path_and_env(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert default_shared_root() == tmp_path
     with pytest.raises(FileNotFoundError, match="humaneval: folder not found"):
         load_source("humaneval")
+
+
+def test_load_available_names_what_is_missing(tmp_path: Path) -> None:
+    _jsonl(
+        tmp_path / "alpaca_eval_805" / "alpaca_eval_instructions.jsonl",
+        [{"idx": 0, "dataset": "oasst", "instruction": "What is a good name for a cat?"}],
+    )
+    rows, missing = load_available(tmp_path, use="eval")
+    assert [r.source for r in rows] == ["alpaca_eval/oasst"]
+    assert rows[0].outcome is None
+    assert "alpaca_eval has no outcomes" in missing["alpaca_eval_matrix"]
+    assert "gsm8k not measured" in missing["gsm8k_test"]
+    assert "alpaca_eval_805" not in missing
+    # Train sets are not even looked for when only eval sets are asked for.
+    assert "math_hendrycks" not in missing and "elyza_outcomes" in missing
 
 
 # ---------------------------------------------------------------- synthetic copies
