@@ -138,6 +138,16 @@ def test_real_label_distributions(real: dict[str, list[Example]]) -> None:
     )
     assert None not in _count(real["mgsm"], "tier")  # all 250 English items match GSM8K
     # Winogrande's commonsense fill-in-the-blank is general by the guide (routerbench.py).
+    # AlpacaEval's 473 eval prompts: hand labels (alpaca_eval._LABELS), general otherwise.
+    assert _count(real["alpaca_eval"], "task") == {
+        "general": 359,
+        "creative_writing": 47,
+        "coding": 32,
+        "math": 23,
+        "reasoning": 8,
+        "extraction": 3,
+        "translation": 1,
+    }
     assert _count(real["routerbench"], "task") == {
         "general": 445 + 1039 + 380 + 887,
         "coding": 128 + 299,
