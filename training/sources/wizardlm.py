@@ -7,8 +7,13 @@ Reasoning and Common-Sense (here: trick questions such as "you pass the person i
 place...") -> reasoning; Writting (sic) / Academic Writing / Roleplay -> creative_writing;
 Multilingual (mostly "translate X into French, Russian...") -> translation;
 Counterfactual and every domain skill (Biology, Law, TruthfulQA, ...) -> general.
-Computer Science and Complex Format mix code requests with explanations and arithmetic,
-so they take the shared keyword guess (``_common.guess_task``), defaulting to general.
+Computer Science and Complex Format mix code requests with explanations and arithmetic;
+their 27 items in the shared copy are labelled one by one in ``ITEM_TASK`` (programs,
+algorithm exercises and programming-concept questions -> coding; networks, virtualization
+architectures, AI sentience and RLHF questions -> general; a triangle -> math), and items
+of those skills not listed (another copy of the set) take the keyword guess
+(``_common.guess_task``), defaulting to general. Physics items that ask for a number
+(work done, force) are ``math`` by the guide's "calculation"; explanations stay general.
 
 Per item (``ITEM_TASK``, by ``idx``), where a skill's items disagree with the guide (issue
 14; the skill tables alone had these wrong): Writting items that ask for non-fiction —
@@ -67,6 +72,13 @@ ITEM_TASK: dict[int, str] = {
     129: "general",  # Multilingual: a question about teaching
     **dict.fromkeys([212, 213, 215], "general"),  # Academic Writing: advice, review
     214: "coding",  # Academic Writing: LaTeX table code
+    # Computer Science and Complex Format, read one by one (the keyword guess called a
+    # compiler-vs-interpreter question translation and LeetCode tasks math or general).
+    **dict.fromkeys([57, 58, 59, 60, 61, 62, 63, 64, 65, 66], "coding"),
+    **dict.fromkeys([56, 67, 68, 69, 70], "general"),
+    **dict.fromkeys([84, 85, 86, 88, 89, 90, 91, 92, 93, 94, 95], "coding"),
+    87: "math",  # Complex Format: a right triangle's legs
+    **dict.fromkeys([203, 205, 207], "math"),  # Physics: work and force calculations
 }
 
 
