@@ -318,7 +318,7 @@ class CallEngine:
         )
         if self.l2 is not None and _routes(model) and self.l2.wanted(decision):
             if self.policy_engine is not None:  # policy hook: L2 is a call; firewall first
-                messages = self.policy_engine.screen_prompt(messages)[0]
+                messages = (await self.policy_engine.ascreen_prompt(messages))[0]
             decision = await self.l2.refine(decision, messages, self._ask)
         return self._plan(messages, decision, model, params)
 
@@ -376,7 +376,7 @@ class CallEngine:
         params = _clean(params)
         guard, screened = self.policy_engine, list[str]()
         if guard is not None:  # policy hook: block or mask the prompt before anything leaves
-            messages, screened = guard.screen_prompt(messages)
+            messages, screened = await guard.ascreen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
         request = ChatRequest(_as_messages(messages), _for_provider(params))
         attempts: list[Attempt] = []
@@ -438,7 +438,7 @@ class CallEngine:
         params = _clean(params)
         guard = self.policy_engine
         if guard is not None:  # policy hook: block or mask the prompt before anything leaves
-            messages, screened = guard.screen_prompt(messages)
+            messages, screened = await guard.ascreen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
         if guard is not None:
             plan = guard.annotate(plan, screened)
