@@ -114,7 +114,7 @@ class ByokMixin:
             "http_client": http_client,
             "transport": transport,
             "l2": l2,
-            "fallback": fallback,
+            "fallback": _fallback_policy(fallback),
             "cooldown_store": cooldown_store,
             "context_margin": context_margin,
             "max_candidates": max_candidates,
@@ -422,3 +422,12 @@ def _check_model_ref(catalog: Catalog, ref: str, field: str) -> None:
     provider, sep, _ = ref.partition("/")
     if catalog.find(ref) is None and not (sep and provider in catalog.providers):
         raise ConfigError(f"{field}: model {ref!r} is not in the catalog")
+
+
+def _fallback_policy(value: Any) -> FallbackPolicy | None:
+    """A policy, a mapping of its fields, or None; checked now rather than at a failover."""
+    if value is None:
+        return None  # the engine's default; nothing to import yet
+    from router.fallback import FallbackPolicy
+
+    return FallbackPolicy.coerce(value)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from router.ids import random_hex
 from router.providers.sse import SSEEvent, aiter_sse
-from router.secrets import Secret
+from router.secrets import Secret, mask_secret
 
 if TYPE_CHECKING:
     import httpx
@@ -105,9 +105,7 @@ class ProviderError(Exception):
 
 
 def redact(text: str, key: Secret | None) -> str:
-    if key:
-        text = text.replace(key.reveal(), str(key))
-    return _KEYLIKE.sub("********", text)
+    return _KEYLIKE.sub("********", mask_secret(text, key))
 
 
 def error_from_status(
