@@ -264,9 +264,9 @@ def test_a_fallback_policy_given_as_a_mapping_is_checked_at_construction(
     assert router.chat(HI).model_used == "an/claude-x"  # no same-model retry allowed
     assert 0 < router.cooldowns.remaining("oa/fast-1") <= 5
     assert FallbackPolicy.coerce({"same_model_retries": 2}) == FallbackPolicy(2)
-    with pytest.raises(ConfigError, match="fallback.cooldown: unknown field"):
+    with pytest.raises(ConfigError, match=r"fallback\.cooldown: unknown field"):
         make_router(fallback={"cooldown": 5})
-    with pytest.raises(ConfigError, match="fallback.max_retry_after: expected a number"):
+    with pytest.raises(ConfigError, match=r"fallback\.max_retry_after: expected a number"):
         make_router(fallback={"max_retry_after": "soon"})
     with pytest.raises(ConfigError, match="fallback: expected a FallbackPolicy"):
         make_router(fallback=[1, 2])
