@@ -52,6 +52,7 @@ async def messages(request: Request) -> Response:
         reply = await guard.wait(router.achat(chat_messages, model=model, **params))
         ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
         ex.attempts = reply.attempts
+        await ex.logged()
         out = to_message(reply)
         out["tierrouter"] = f
         return ex.ok(out, routing_headers(f))

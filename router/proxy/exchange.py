@@ -35,6 +35,8 @@ T = TypeVar("T")
 _log = logging.getLogger("tierrouter.proxy")
 # Not a real HTTP status: nginx's "client closed request", for logs and metrics only.
 CLIENT_CLOSED = 499
+# Seconds an answer waits for its decision record to be durable (Exchange.logged).
+LOG_WAIT = 2.0
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -137,6 +139,21 @@ class Exchange:
             items.append(item)
             if ready(item):
                 return items
+
+    async def logged(self) -> None:
+        """Wait until this request's decision record is durable in the decision log.
+
+        The record is queued for the log's writer thread when the call ends; an
+        answer sent before the writer commits it would be lost to a ``kill -9``.
+        Waiting here costs one batched commit (WAL, ``synchronous=NORMAL``: no
+        fsync), shared by every request in the batch. A log that cannot confirm
+        within :data:`LOG_WAIT` seconds (a stuck disk) does not hold the answer.
+        """
+        log = self.ctx.router.decision_log
+        if log is None:
+            return
+        if not await log.awritten(LOG_WAIT):
+            _log.warning("decision log: a record was not confirmed durable before answering")
 
     # ---- answers ---------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ async def chat_completions(request: Request) -> Response:
         reply = await guard.wait(router.achat(messages, model=model, **params))
         ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
         ex.attempts = reply.attempts
+        await ex.logged()
         out = {
             "id": reply.id,
             "object": "chat.completion",
@@ -171,6 +172,7 @@ async def responses(request: Request) -> Response:
         reply = capture.reply
         ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
         ex.attempts = reply.attempts
+        await ex.logged()
         out.pop("router", None)
         out.setdefault("error", None)
         out.setdefault("incomplete_details", None)
