@@ -11,7 +11,7 @@ from conftest_providers import KEYS
 from fake_providers import FakeProviders, Fault
 
 from router import APIError, Router
-from router.fallback import CooldownStore, InMemoryCooldownStore
+from router.calls.fallback import CooldownStore, InMemoryCooldownStore
 
 MakeRouter = Callable[..., Router]
 HI = [{"role": "user", "content": "Say hello"}]
@@ -255,8 +255,8 @@ def test_keys_never_reach_errors_or_attempts(fake: FakeProviders, make_router: M
 def test_a_fallback_policy_given_as_a_mapping_is_checked_at_construction(
     fake: FakeProviders, make_router: MakeRouter
 ) -> None:
+    from router.calls.fallback import FallbackPolicy
     from router.errors import ConfigError
-    from router.fallback import FallbackPolicy
 
     # The dict works at the failover it configures (it used to crash there).
     fake.fail("fast-1", Fault(status=429, retry_after=0.01))
