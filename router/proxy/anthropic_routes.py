@@ -81,6 +81,7 @@ async def count_tokens(request: Request) -> Response:
     ex = Exchange(_ctx(request), request, "messages.count_tokens", Wire.ANTHROPIC)
     try:
         body = await ex.read_json()
+        check_params(body, ANTHROPIC_PARAMS)
         chat_messages, params = to_chat_request(body)
         ex.status = 200
         tokens = estimate_tokens(chat_messages, params.get("tools"))

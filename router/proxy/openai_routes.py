@@ -40,7 +40,7 @@ def validate_messages(messages: Any) -> list[dict[str, Any]]:
         if not isinstance(message, dict):
             raise invalid(f"messages[{i}]", "expected an object with 'role' and 'content'")
         role = message.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:
             raise invalid(f"messages[{i}].role", f"{role!r} is not one of {sorted(_ROLES)}")
     return messages
 
