@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_proxy as bp
+from _proxy_load import load
+from _proxy_servers import ROOT, measured, start_proxy, start_upstream
 
 PATH = "/v1/chat/completions"
 AUTH = {"authorization": "Bearer unused"}
@@ -38,12 +39,12 @@ def measure(
     root: Path, upstream: int, tmp: Path, clients: int, seconds: float
 ) -> tuple[float, ...]:
     """(CPU ms/request at ``clients``, req/s there, added p50 ms at 1 client) for one start."""
-    proc, port, _ = bp.start_proxy(upstream, 1, tmp, root=root)
+    proc, port, _ = start_proxy(upstream, 1, tmp, root=root)
     try:
-        asyncio.run(bp.load(port, PATH, AUTH, clients, 2000, seconds))  # warm up
-        busy = bp.measured(proc, bp.load(port, PATH, AUTH, clients, 10**9, seconds))
-        direct = asyncio.run(bp.load(upstream, PATH, {}, 1, 3000, seconds))
-        one = bp.measured(proc, bp.load(port, PATH, AUTH, 1, 3000, seconds))
+        asyncio.run(load(port, PATH, AUTH, clients, 2000, seconds))  # warm up
+        busy = measured(proc, load(port, PATH, AUTH, clients, 10**9, seconds))
+        direct = asyncio.run(load(upstream, PATH, {}, 1, 3000, seconds))
+        one = measured(proc, load(port, PATH, AUTH, 1, 3000, seconds))
     finally:
         proc.terminate()
         proc.wait(10)
@@ -62,13 +63,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         baseline = tmp / "baseline"
-        git = ["git", "-C", str(bp.ROOT), "worktree"]
+        git = ["git", "-C", str(ROOT), "worktree"]
         subprocess.run([*git, "add", "--detach", str(baseline), args.baseline], check=True)
-        upstream_port = bp.free_port()
-        upstream = subprocess.Popen([sys.executable, bp.__file__, "--upstream", str(upstream_port)])
+        upstream, upstream_port = start_upstream()
         try:
-            bp.wait_port(upstream_port)
-            sides = {"baseline": baseline, "this checkout": bp.ROOT}
+            sides = {"baseline": baseline, "this checkout": ROOT}
             for root in sides.values():
                 compileall.compile_dir(root / "router", quiet=2)  # as installed
             results: dict[str, list[tuple[float, ...]]] = {name: [] for name in sides}

@@ -22,76 +22,141 @@ from router._version import __version__
 if TYPE_CHECKING:
     from importlib.abc import Loader
 
+    from router.calls._sync_bridge import SyncChatStream
     from router.calls.engine import ChatResponse, ChatStream
     from router.calls.fallback import CooldownStore, FallbackPolicy, InMemoryCooldownStore
-    from router.config import RouterConfig, load_config
+    from router.calls.responses import Responses
+    from router.config import load_config
+    from router.decision.artifact import ModelArtifact
+    from router.decision.classifier import Classifier
+    from router.decision.features import FeatureExtractor
     from router.decision.l2 import L2Config
     from router.errors import (
         APIError,
         ConfigError,
+        DecisionLogError,
+        FieldError,
+        FirewallBlocked,
         ModelArtifactError,
         NoCandidateError,
+        PolicyNotFound,
         RouterError,
         RouterInputError,
+        UnknownOptionError,
     )
+    from router.log.config import LogConfig
+    from router.log.store import DecisionLog
+    from router.policy.api import FirewallRules, RoutingRules
+    from router.policy.firewall import FirewallRule
+    from router.policy.rules import RoutingRule
+    from router.policy.store import PolicyStore
     from router.router import Router
+    from router.routing.catalog import Catalog, ModelSpec, ProviderSpec
+    from router.routing.planning import RoutePlan, Rule
     from router.routing.strategies import Strategy
     from router.secrets import Secret
+    from router.settings import RouterSettings
     from router.types import Decision, FeatureContribution, Task, Tier
 
 # name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "APIError": "router.errors",
+    "Catalog": "router.routing.catalog",
     "ChatResponse": "router.calls.engine",
     "ChatStream": "router.calls.engine",
+    "Classifier": "router.decision.classifier",
     "ConfigError": "router.errors",
     "CooldownStore": "router.calls.fallback",
     "Decision": "router.types",
+    "DecisionLog": "router.log.store",
+    "DecisionLogError": "router.errors",
     "FallbackPolicy": "router.calls.fallback",
     "FeatureContribution": "router.types",
+    "FeatureExtractor": "router.decision.features",
+    "FieldError": "router.errors",
+    "FirewallBlocked": "router.errors",
+    "FirewallRule": "router.policy.firewall",
+    "FirewallRules": "router.policy.api",
     "InMemoryCooldownStore": "router.calls.fallback",
     "L2Config": "router.decision.l2",
+    "LogConfig": "router.log.config",
+    "ModelArtifact": "router.decision.artifact",
     "ModelArtifactError": "router.errors",
+    "ModelSpec": "router.routing.catalog",
     "NoCandidateError": "router.errors",
+    "PolicyNotFound": "router.errors",
+    "PolicyStore": "router.policy.store",
+    "ProviderSpec": "router.routing.catalog",
+    "Responses": "router.calls.responses",
+    "RoutePlan": "router.routing.planning",
     "Router": "router.router",
-    "RouterConfig": "router.config",
     "RouterError": "router.errors",
     "RouterInputError": "router.errors",
+    "RouterSettings": "router.settings",
+    "RoutingRule": "router.policy.rules",
+    "RoutingRules": "router.policy.api",
+    "Rule": "router.routing.planning",
     "Secret": "router.secrets",
     "Strategy": "router.routing.strategies",
+    "SyncChatStream": "router.calls._sync_bridge",
     "Task": "router.types",
     "Tier": "router.types",
+    "UnknownOptionError": "router.errors",
     "load_config": "router.config",
 }
+# Renamed names, outside __all__: the defining module warns (remove after one release).
+_RENAMED: dict[str, str] = {"RouterConfig": "router.config"}
 
 __all__ = [
     "APIError",
+    "Catalog",
     "ChatResponse",
     "ChatStream",
+    "Classifier",
     "ConfigError",
     "CooldownStore",
     "Decision",
+    "DecisionLog",
+    "DecisionLogError",
     "FallbackPolicy",
     "FeatureContribution",
+    "FeatureExtractor",
+    "FieldError",
+    "FirewallBlocked",
+    "FirewallRule",
+    "FirewallRules",
     "InMemoryCooldownStore",
     "L2Config",
+    "LogConfig",
+    "ModelArtifact",
     "ModelArtifactError",
+    "ModelSpec",
     "NoCandidateError",
+    "PolicyNotFound",
+    "PolicyStore",
+    "ProviderSpec",
+    "Responses",
+    "RoutePlan",
     "Router",
-    "RouterConfig",
     "RouterError",
     "RouterInputError",
+    "RouterSettings",
+    "RoutingRule",
+    "RoutingRules",
+    "Rule",
     "Secret",
     "Strategy",
+    "SyncChatStream",
     "Task",
     "Tier",
+    "UnknownOptionError",
     "__version__",
     "load_config",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _EXPORTS.get(name) or _RENAMED.get(name)
     if module is None:
         raise AttributeError(f"module 'router' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

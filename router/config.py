@@ -1,4 +1,4 @@
-"""``Router.from_config("config.yaml")``: a YAML file -> :class:`RouterConfig`.
+"""``Router.from_config("config.yaml")``: a YAML file -> :class:`~router.settings.RouterSettings`.
 
 Errors name the file, the line and the dotted field (``config.yaml:14:
 rules[1].task: ...``): the YAML node tree keeps each value's position, which
@@ -11,72 +11,43 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from router.calls.fallback import FallbackPolicy
 from router.decision.l2 import L2Config
-from router.errors import ConfigError
-from router.routing.catalog import FieldError
+from router.errors import ConfigError, FieldError
 from router.routing.planning import Rule
 from router.routing.strategies import Strategy, load_profiles
 from router.secrets import Secret, as_secret
+from router.settings import OPTION_NAMES, RouterSettings
 
-__all__ = ["RouterConfig", "load_config", "load_config_with_section"]
+__all__ = ["load_config", "load_config_with_section"]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# The settings a file may hold: objects (catalog, stores, HTTP clients) and the
+# decision's own files are given in code only.
 _TOP = frozenset({
     "keys", "providers", "models", "profile", "strategy", "rules", "exclude_models",
     "baseline_model", "timeout", "context_margin", "max_candidates", "fallback", "l2",
-    "log",
-    "policy_db", "routing_rules", "firewall_rules",  # policy hook (router/policy/config.py)
+    "log", "policy_db", "routing_rules", "firewall_rules",
 })  # fmt: skip
+assert set(OPTION_NAMES) >= _TOP
 Path_ = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class RouterConfig:
-    """Everything a config file can set; fields mirror ``Router``'s keyword arguments."""
-
-    keys: dict[str, Secret] = field(default_factory=dict)
-    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)
-    profile: str = "auto"
-    strategy: Strategy | None = None
-    rules: tuple[Rule, ...] = ()
-    exclude_models: tuple[str, ...] = ()
-    baseline_model: str | None = None
-    timeout: float = 60.0
-    context_margin: float | None = None
-    max_candidates: int | None = None
-    fallback: FallbackPolicy | None = None
-    l2: L2Config | None = None
-    # Decision log section {enabled, path, store_prompts, ...}; see router/log/config.py.
-    log: Any = None
-    # Policy hook: policy_db / routing_rules / firewall_rules as Router keyword arguments.
-    policy: dict[str, Any] = field(default_factory=dict)
-    source: str | None = None
-
-    def router_kwargs(self) -> dict[str, Any]:
-        return {
-            "keys": self.keys,
-            "providers": self.providers,
-            "models": self.models,
-            "profile": self.profile,
-            "strategy": self.strategy,
-            "rules": self.rules,
-            "exclude_models": self.exclude_models,
-            "baseline_model": self.baseline_model,
-            "timeout": self.timeout,
-            "context_margin": self.context_margin,
-            "max_candidates": self.max_candidates,
-            "fallback": self.fallback,
-            "l2": self.l2,
-            "log": self.log,
-            **self.policy,
-        }
+def __getattr__(name: str) -> Any:
+    if name == "RouterConfig":  # renamed in issue 13; remove after one release
+        warnings.warn(
+            "router.config.RouterConfig is now router.RouterSettings; "
+            "the old name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return RouterSettings
+    raise AttributeError(f"module 'router.config' has no attribute {name!r}")
 
 
 class _Located:
@@ -143,7 +114,7 @@ def _interpolate(value: Any, path: Path_, loc: _Located, env: Mapping[str, str])
     return value
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> RouterConfig:
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> RouterSettings:
     """Read and validate a router config file."""
     data, loc = _read_document(path, env)
     return _build(data, loc)
@@ -151,7 +122,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Route
 
 def load_config_with_section(
     path: str | Path, section: str, env: Mapping[str, str] | None = None
-) -> tuple[RouterConfig, dict[str, Any], Callable[[str], str]]:
+) -> tuple[RouterSettings, dict[str, Any], Callable[[str], str]]:
     """The router config plus one more top-level section another component owns.
 
     Returns ``(config, section mapping, where)``; ``where(field)`` gives the
@@ -200,12 +171,12 @@ def _read_document(
     return _interpolate(data, (), loc, os.environ if env is None else env), loc
 
 
-def config_from_mapping(data: Mapping[str, Any], source: str = "<config>") -> RouterConfig:
+def config_from_mapping(data: Mapping[str, Any], source: str = "<config>") -> RouterSettings:
     """Validate an already-parsed config (no line numbers available)."""
     return _build(dict(data), _Located(source, {}))
 
 
-def _build(data: dict[str, Any], loc: _Located) -> RouterConfig:
+def _build(data: dict[str, Any], loc: _Located) -> RouterSettings:
     for key in data:
         if key not in _TOP:
             raise loc.error((str(key),), f"unknown setting; known: {', '.join(sorted(_TOP))}")
@@ -279,14 +250,17 @@ def _build(data: dict[str, Any], loc: _Located) -> RouterConfig:
                 ("l2",), "known fields: model, threshold, timeout, cache_size"
             ) from None
     log = data.get("log")
-    if log is not None:  # decision log hook: validated here so errors carry the line
+    if log is not None:  # validated here so that errors carry the line
         from router.log.config import LogConfig
 
         try:
             LogConfig.parse(log)
         except ConfigError as exc:
             raise loc.error(("log",), str(exc).removeprefix("log: ").removeprefix("log.")) from None
-    config = RouterConfig(
+    from router.policy.config import parse_policy_settings
+
+    policy = parse_policy_settings(data, loc)
+    settings = RouterSettings(
         keys=keys,
         providers=providers,
         models=models,
@@ -301,21 +275,15 @@ def _build(data: dict[str, Any], loc: _Located) -> RouterConfig:
         fallback=fallback,
         l2=l2,
         log=log,
-        policy=_policy(data, loc),
-        source=loc.source,
+        policy_db=policy.policy_db,
+        routing_rules=policy.routing_rules,
+        firewall_rules=policy.firewall_rules,
     )
-    _check_catalog(config, loc)
-    return config
+    _check_catalog(settings, loc)
+    return settings
 
 
-def _policy(data: Mapping[str, Any], loc: _Located) -> dict[str, Any]:
-    """Policy hook: rules and their store, validated with file:line errors."""
-    from router.policy.config import parse_policy_settings
-
-    return parse_policy_settings(data, loc)
-
-
-def _check_catalog(config: RouterConfig, loc: _Located) -> None:
+def _check_catalog(config: RouterSettings, loc: _Located) -> None:
     """Validate providers/models now, so their errors carry a line number."""
     from router.routing.catalog import default_catalog
 

@@ -114,7 +114,7 @@ def test_keys_never_appear_in_reprs_or_decisions(
     texts = [
         repr(router),
         repr(router._engine()),
-        repr(router._byok_settings),
+        repr(router.settings),
         json.dumps(reply.to_dict()),
         repr(reply),
     ]
@@ -200,9 +200,27 @@ def test_l2_failure_keeps_l1(fake: FakeProviders, make_router: MakeRouter, fault
     assert not reply.decision.l2_used and reply.content == "Hello from fast-1"
 
 
-def test_l2_bad_labels_keep_l1(fake: FakeProviders, make_router: MakeRouter) -> None:
+def test_l2_bad_labels_keep_l1(
+    fake: FakeProviders, make_router: MakeRouter, caplog: pytest.LogCaptureFixture
+) -> None:
     fake.reply("claude-x", '{"task": "astrology", "tier": "EASY"}')
-    assert not _l2_router(make_router).chat("hmm").decision.l2_used
+    with caplog.at_level("WARNING", logger="tierrouter.l2"):
+        assert not _l2_router(make_router).chat("hmm").decision.l2_used
+    assert any("L2 (an/claude-x) failed" in r.getMessage() for r in caplog.records)
+
+
+def test_an_l2_failure_is_logged_and_not_cached(
+    fake: FakeProviders, make_router: MakeRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One failed ask must not turn L2 off for that prompt: the next request asks again."""
+    fake.fail("claude-x", Fault(status=500))
+    fake.reply("claude-x", '{"task": "math", "tier": "REASONING"}')
+    router = _l2_router(make_router)
+    with caplog.at_level("WARNING", logger="tierrouter.l2"):
+        assert not router.chat("hmm, what about this one?").decision.l2_used
+    assert [r.levelname for r in caplog.records if r.name == "tierrouter.l2"] == ["WARNING"]
+    assert router.chat("hmm, what about this one?").decision.l2_used
+    assert fake.models_called().count("claude-x") == 2
 
 
 def test_l2_skipped_when_confident_or_pinned(fake: FakeProviders, make_router: MakeRouter) -> None:

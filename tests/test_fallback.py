@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 import pytest
@@ -11,7 +10,7 @@ from conftest_providers import KEYS
 from fake_providers import FakeProviders, Fault
 
 from router import APIError, Router
-from router.calls.fallback import CooldownStore, InMemoryCooldownStore
+from router.calls.fallback import CooldownStore, InMemoryCooldownStore, ManualClock, instant_waits
 
 MakeRouter = Callable[..., Router]
 HI = [{"role": "user", "content": "Say hello"}]
@@ -40,11 +39,10 @@ def test_retry_after_is_honoured_on_the_same_model(
     fake: FakeProviders, make_router: MakeRouter
 ) -> None:
     fake.fail("fast-1", Fault(status=429, retry_after=0.3))
-    started = time.perf_counter()
-    reply = make_router().chat(HI)
-    elapsed = time.perf_counter() - started
+    with instant_waits() as waits:
+        reply = make_router().chat(HI)
     assert reply.model_used == "oa/fast-1"
-    assert elapsed >= 0.3
+    assert waits == [pytest.approx(0.3)]  # waited what the provider asked, then retried
     assert reply.attempts[0]["retry_after"] == pytest.approx(0.3)
     assert fake.models_called() == ["fast-1", "fast-1"]
 
@@ -53,15 +51,19 @@ def test_long_retry_after_goes_to_the_next_model_and_cools_down(
     fake: FakeProviders, make_router: MakeRouter
 ) -> None:
     fake.fail("fast-1", Fault(status=429, retry_after=60))
-    router = make_router()
-    started = time.perf_counter()
-    assert router.chat(HI).model_used == "an/claude-x"
-    assert time.perf_counter() - started < 5
-    assert router.cooldowns.remaining("oa/fast-1") > 55  # the provider asked for 60 s
+    clock = ManualClock()
+    router = make_router(cooldown_store=InMemoryCooldownStore(clock=clock))
+    with instant_waits() as waits:
+        assert router.chat(HI).model_used == "an/claude-x"
+    assert waits == []  # 60 s is over max_retry_after: no wait, the next model instead
+    assert router.cooldowns.remaining("oa/fast-1") == 60  # the provider asked for 60 s
     # The cooled model is skipped on the next call, without a request to it.
     fake.reset()
+    clock.advance(59)
     assert router.chat(HI).model_used == "an/claude-x"
     assert fake.models_called() == ["claude-x"]
+    clock.advance(1)  # and comes back once its cooldown is over
+    assert router.chat(HI).model_used == "oa/fast-1"
 
 
 def test_overloaded_529_and_anthropic_then_gemini(
@@ -140,16 +142,27 @@ def test_every_model_cooling_still_gets_a_try(fake: FakeProviders, make_router: 
 
 
 def test_cooldown_store_protocol_and_expiry() -> None:
-    now = [100.0]
-    store = InMemoryCooldownStore(clock=lambda: now[0])
+    clock = ManualClock(100.0)
+    store = InMemoryCooldownStore(clock=clock)
     assert isinstance(store, CooldownStore)
     store.cool("m", 30)
     store.cool("m", 5)  # a shorter cooldown does not shorten the longer one
     assert store.remaining("m") == pytest.approx(30)
-    now[0] += 29
+    clock.advance(29)
     assert store.remaining("m") == pytest.approx(1)
-    now[0] += 2
+    clock.advance(2)
     assert store.remaining("m") == 0
+
+
+def test_instant_waits_nest_and_end() -> None:
+    from router.calls import fallback
+
+    with instant_waits() as outer:
+        with instant_waits() as inner:
+            asyncio.run(fallback._wait(2.0))
+        asyncio.run(fallback._wait(1.0))
+    assert (outer, inner) == ([1.0], [2.0])
+    assert fallback._test_waits is None
 
 
 def test_custom_cooldown_store_is_used(fake: FakeProviders, make_router: MakeRouter) -> None:
@@ -236,8 +249,9 @@ def test_stream_auto_chain_after_content_does_not_switch_models(
 
 def test_stream_retry_after_same_model(fake: FakeProviders, make_router: MakeRouter) -> None:
     fake.fail("claude-x", Fault(status=429, retry_after=0.2))
-    with make_router().chat_stream(HI, model="an/claude-x") as stream:
+    with instant_waits() as waits, make_router().chat_stream(HI, model="an/claude-x") as stream:
         assert _text(list(stream)) == "Hello from claude-x"
+    assert waits == [pytest.approx(0.2)]
     assert fake.models_called() == ["claude-x", "claude-x"]
 
 

@@ -199,7 +199,7 @@ def test_config_file_log_section(tmp_path: Path) -> None:
     good = tmp_path / "c.yaml"
     good.write_text(f"log:\n  enabled: true\n  path: {tmp_path / 'x.db'}\n  store_prompts: true\n")
     config = load_config(good, env={})
-    router = Router(model=False, **config.router_kwargs())
+    router = Router.from_settings(config.replace(model=False))
     assert router.decision_log is not None and router.decision_log.path == tmp_path / "x.db"
     bad = tmp_path / "bad.yaml"
     bad.write_text("log:\n  store_prompts: maybe\n")

@@ -1,8 +1,7 @@
-"""The notebooks run offline, top to bottom, in well under a minute each."""
+"""The notebooks run offline, top to bottom."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,6 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TIERROUTER_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
-    started = time.perf_counter()
     nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
-    assert time.perf_counter() - started < 60

@@ -332,7 +332,7 @@ def test_a_large_prompt_is_screened_off_the_event_loop(
 ) -> None:
     router = make_router()
     router.firewall.create(name="a-run", type="regex", pattern=r"(.*a){20}", scope="prompt")
-    engine = router._engine().policy_engine
+    engine = router._engine().guard
     seen: list[str] = []
     original = engine.screen_prompt
 

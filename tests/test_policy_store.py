@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import subprocess
 import sys
@@ -171,7 +172,10 @@ def test_cli_rules_crud_and_test(tmp_path: Path) -> None:
     rule = json.loads(cli("rules", "list", "--db", db, "--json")[1])[0]
     assert rule["is_enabled"] and rule["action"]["set_mode"] == "cost"
     code, out = cli("rules", "add", "--name", "x", "--set-mode", "fast", "--db", db)
-    assert code == 2 and "'x'.action.set_mode" in out
+    words = " ".join(out.replace("│", " ").split())  # the error box wraps lines
+    assert code == 2 and "'fast' is not one of 'cost', 'balance', 'quality'" in words
+    code, out = cli("rules", "add", "--name", "x", "--set-strategy", "fastest", "--db", db)
+    assert code == 2 and "'x'.action.set_strategy" in out  # open set: the library names it
     assert cli("rules", "delete", rule_id, "--db", db)[0] == 0
     code, out = cli("rules", "delete", rule_id, "--db", db)
     assert code == 2 and rule_id in out
@@ -206,3 +210,20 @@ def test_cli_route_and_catalog() -> None:
     assert "estimated cost" in out and "savings vs baseline" in out and "rule:" in out
     code, out = cli("catalog", "--profile", "eco")
     assert code == 0 and "coding" in out and "REASONING" in out
+
+
+def test_cli_closed_option_sets_are_the_librarys() -> None:
+    from router.cli import _policy_common as opts
+    from router.policy import firewall
+    from router.routing import model_strings
+    from router.routing.strategies import Strategy
+
+    def values(choice: type[enum.Enum]) -> tuple[str, ...]:
+        return tuple(c.value for c in choice)
+
+    assert values(opts.Mode) == model_strings.MODES
+    assert values(opts.Strategy) == values(Strategy)
+    assert values(opts.FirewallType) == firewall.TYPES
+    assert values(opts.Scope) == firewall.SCOPES
+    assert values(opts.FirewallAction) == firewall.ACTIONS
+    assert set(values(opts.Side)) == set(firewall.SCOPES) - {"both"}

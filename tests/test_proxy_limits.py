@@ -139,7 +139,7 @@ def test_body_over_the_limit_is_413(fake: FakeProviders) -> None:
 
 def test_over_capacity_is_an_immediate_429(fake: FakeProviders) -> None:
     with custom_proxy(fake, max_concurrency=1, retry_after=2) as server:
-        fake.fail(chain(server)[0], Fault(delay=1.0))
+        fake.fail(chain(server)[0], Fault(delay=3.0))
         slow = threading.Thread(
             target=lambda: oai(server).chat.completions.create(model="auto", messages=HI)
         )
@@ -147,10 +147,10 @@ def test_over_capacity_is_an_immediate_429(fake: FakeProviders) -> None:
         deadline = time.monotonic() + 5
         while server.ctx.gate.active == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
-        started = time.perf_counter()
         with pytest.raises(openai.RateLimitError) as err:
             oai(server).chat.completions.create(model="auto", messages=HI)
-        assert time.perf_counter() - started < 0.5  # refused, not queued
+        # Refused while the slow call still holds the only slot: not queued behind it.
+        assert slow.is_alive() and server.ctx.gate.active == 1
         assert err.value.response.headers["retry-after"] == "2"
         assert err.value.body["code"] == "over_capacity"  # type: ignore[index]
         slow.join(5)
@@ -208,9 +208,8 @@ def test_rejected_provider_key_is_502_and_never_echoed(fake: FakeProviders) -> N
 def test_slow_upstream_is_504(fake: FakeProviders) -> None:
     with custom_proxy(fake, upstream_timeout=0.3) as server:
         fake.fail(chain(server)[0], Fault(delay=1.5))
-        started = time.perf_counter()
         response = post(server, "/v1/chat/completions", {"model": "auto", "messages": HI})
-        assert time.perf_counter() - started < 1.2
+    # A 504, not the upstream's late 200: the proxy's timeout cut the call off.
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "upstream_timeout"
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["SyncBridge"]
+if TYPE_CHECKING:
+    from router.calls.engine import ChatStream
+
+__all__ = ["SyncBridge", "SyncChatStream"]
 
 T = TypeVar("T")
 
@@ -75,3 +78,32 @@ class SyncBridge:
         if thread is not None:
             thread.join(timeout=5)
         loop.close()
+
+
+class SyncChatStream:
+    """A :class:`~router.calls.engine.ChatStream` driven from synchronous code."""
+
+    def __init__(self, stream: ChatStream, bridge: SyncBridge) -> None:
+        self._stream = stream
+        self._iter = bridge.iterate(stream)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._iter
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._iter)
+
+    def close(self) -> None:
+        close = getattr(self._iter, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> SyncChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # decision, model_used, usage, cost, attempts: read through to the async stream.
+        return getattr(self._stream, name)

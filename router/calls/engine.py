@@ -31,8 +31,8 @@ from router.types import Decision
 if TYPE_CHECKING:
     import httpx
 
-    from router.log.recorder import Recorder
-    from router.policy.engine import PolicyEngine
+    from router.calls.observers import CallGuard, CallRecorder
+    from router.settings import ClientFactory
 
 __all__ = ["CallEngine", "ChatResponse", "ChatStream"]
 
@@ -101,7 +101,7 @@ class ChatStream:
         self._chunks = chunks
         self._state = state
         self.usage: dict[str, int] | None = None
-        # Decision log hook (router/log): called once when the stream ends or fails.
+        # Called once when the stream ends or fails (the decision log records it then).
         self._on_end = on_end
         self.finish_reason: str | None = None
         self._text: list[str] = []
@@ -138,10 +138,8 @@ class ChatStream:
             on_end(self, error)
 
     def add_warnings(self, warnings: list[str]) -> None:
-        """Policy hook: firewall ``warn`` rules that matched the streamed reply."""
-        from router.policy.engine import with_warnings
-
-        self.decision = with_warnings(self.decision, warnings)
+        """Firewall ``warn`` rules that matched the streamed reply (see CallGuard)."""
+        self.decision = self.decision.with_warnings(warnings)
 
     @property
     def text(self) -> str:
@@ -174,7 +172,12 @@ _CALL_PARAMS = frozenset({"model", "messages", "stream"})
 
 
 class CallEngine:
-    """Everything a routed call needs, shared by the sync and async APIs."""
+    """Everything a routed call needs, shared by the sync and async APIs.
+
+    ``guard`` (routing rules, firewall) and ``recorder`` (decision log) see every
+    call; ``client_factory`` makes each event loop's HTTP client when neither
+    ``http_client`` nor ``transport`` is given (the proxy passes its pool's).
+    """
 
     def __init__(
         self,
@@ -190,6 +193,9 @@ class CallEngine:
         transport: httpx.AsyncBaseTransport | None = None,
         l2: L2Classifier | None = None,
         env: Mapping[str, str] | None = None,
+        guard: CallGuard | None = None,
+        recorder: CallRecorder | None = None,
+        client_factory: ClientFactory | None = None,
     ) -> None:
         self.classify = classify
         self.catalog = catalog
@@ -202,15 +208,11 @@ class CallEngine:
         self.timeout = timeout
         self.l2 = l2
         self._env = os.environ if env is None else env
-        # Decision log hook (router/log): set by ByokMixin when logging is on.
-        self.recorder: Recorder | None = None
-        # Policy hook (router/policy): routing rules and firewall; set by ByokMixin.
-        self.policy_engine: PolicyEngine | None = None
+        self.guard = guard
+        self.recorder = recorder
         self._shared_client = http_client
         self._transport = transport
-        # Proxy hook (router/proxy/upstream.py): makes each loop's client, given the
-        # timeout, when the user passed neither ``http_client`` nor ``transport``.
-        self.client_factory: Callable[[float], httpx.AsyncClient] | None = None
+        self.client_factory = client_factory
         # httpx async clients are bound to the loop that first used them.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -317,8 +319,8 @@ class CallEngine:
             messages, tools=params.get("tools"), response_format=params.get("response_format")
         )
         if self.l2 is not None and _routes(model) and self.l2.wanted(decision):
-            if self.policy_engine is not None:  # policy hook: L2 is a call; firewall first
-                messages = (await self.policy_engine.ascreen_prompt(messages))[0]
+            if self.guard is not None:  # L2 is a call too: the firewall screens it first
+                messages = (await self.guard.ascreen_prompt(messages))[0]
             decision = await self.l2.refine(decision, messages, self._ask)
         return self._plan(messages, decision, model, params)
 
@@ -348,8 +350,8 @@ class CallEngine:
                 needs=needs,
             )
 
-        if self.policy_engine is not None:  # policy hook: routing rules adjust the plan
-            return self.policy_engine.plan(decision, messages, model, params, self.policy, plan)
+        if self.guard is not None:
+            return self.guard.plan(decision, messages, model, params, self.policy, plan)
         return plan(model, self.policy)
 
     async def _ask(
@@ -374,8 +376,8 @@ class CallEngine:
 
     async def achat(self, messages: Any, model: str | None = None, **params: Any) -> ChatResponse:
         params = _clean(params)
-        guard, screened = self.policy_engine, list[str]()
-        if guard is not None:  # policy hook: block or mask the prompt before anything leaves
+        guard, screened = self.guard, list[str]()
+        if guard is not None:  # blocks or masks the prompt before anything leaves
             messages, screened = await guard.ascreen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
         request = ChatRequest(_as_messages(messages), _for_provider(params))
@@ -399,7 +401,7 @@ class CallEngine:
                 plan.chain, call, policy=self.fallback, cooldowns=self.cooldowns, attempts=attempts
             )
         except Exception as exc:
-            # Decision log hook: failed calls count towards error rates too.
+            # Failed calls are logged too: they count towards error rates.
             if self.recorder is not None:
                 self.recorder.completed(
                     messages, plan, body=None, used=None, usage=None, cost=None,
@@ -407,7 +409,7 @@ class CallEngine:
                     requested=model,
                 )  # fmt: skip
             raise
-        if guard is not None:  # policy hook: mask, withhold or warn on the reply
+        if guard is not None:  # masks, withholds or warns on the reply
             body, plan = guard.finish(body, plan, screened)
         usage = body.get("usage") or None
         cost = None
@@ -425,7 +427,7 @@ class CallEngine:
             attempts=[a.to_dict() for a in attempts],
             cost=cost,
         )
-        if self.recorder is not None:  # decision log hook; queues, never raises
+        if self.recorder is not None:  # queues, never raises
             self.recorder.completed(
                 messages, plan, body=body, used=used, attempts=response.attempts,
                 usage=usage, cost=cost, started=started, requested=model,
@@ -436,8 +438,8 @@ class CallEngine:
         self, messages: Any, model: str | None = None, **params: Any
     ) -> ChatStream:
         params = _clean(params)
-        guard = self.policy_engine
-        if guard is not None:  # policy hook: block or mask the prompt before anything leaves
+        guard = self.guard
+        if guard is not None:  # blocks or masks the prompt before anything leaves
             messages, screened = await guard.ascreen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
         if guard is not None:
@@ -461,7 +463,7 @@ class CallEngine:
         )
         on_end = None
         recorder = self.recorder
-        if recorder is not None:  # decision log hook: record once the stream ends
+        if recorder is not None:  # recorded once the stream has ended
             started = time.perf_counter()
 
             def on_end(stream: ChatStream, error: BaseException | None) -> None:
@@ -472,7 +474,7 @@ class CallEngine:
                     requested=model,
                 )  # fmt: skip
 
-        if guard is not None:  # policy hook: mask streamed text, even across chunk boundaries
+        if guard is not None:  # masks streamed text, even across chunk boundaries
             chunks = guard.guard_stream(chunks, lambda warned: stream.add_warnings(warned))
         stream = ChatStream(plan, chunks, state, on_end)
         return stream

@@ -3,14 +3,20 @@ cool down models that fail, and turn the last failure into one APIError.
 
 Cooldowns sit behind the small :class:`CooldownStore` protocol so a shared store
 (Redis, say) can replace the in-process default when several workers route.
+
+Tests need neither real sleeps nor the real clock (stamina's pattern): inside
+``with instant_waits() as waits:`` a Retry-After wait returns at once and its
+length is appended to ``waits``; ``InMemoryCooldownStore(clock=...)`` takes a
+clock to move by hand, such as :class:`ManualClock`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -24,12 +30,50 @@ __all__ = [
     "CooldownStore",
     "FallbackPolicy",
     "InMemoryCooldownStore",
+    "ManualClock",
     "StreamState",
+    "instant_waits",
     "run_chain",
     "stream_chain",
 ]
 
 T = TypeVar("T")
+
+# The waits of the innermost ``instant_waits()`` block, or None outside one. Module-wide
+# on purpose: the sync API runs the chain on its own thread's event loop.
+_test_waits: list[float] | None = None
+
+
+@contextlib.contextmanager
+def instant_waits() -> Iterator[list[float]]:
+    """Test mode: Retry-After waits do not sleep; the list collects their lengths."""
+    global _test_waits
+    outer, _test_waits = _test_waits, []
+    try:
+        yield _test_waits
+    finally:
+        _test_waits = outer
+
+
+async def _wait(seconds: float) -> None:
+    waits = _test_waits
+    if waits is not None:
+        waits.append(seconds)
+        return
+    await asyncio.sleep(seconds)
+
+
+class ManualClock:
+    """A clock that moves only when told: ``InMemoryCooldownStore(clock=ManualClock())``."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @runtime_checkable
@@ -212,6 +256,33 @@ def _should_wait(exc: ProviderError, tries: int, policy: FallbackPolicy) -> bool
     )
 
 
+async def _retry_same_model(
+    exc: ProviderError,
+    model: ModelSpec,
+    tries: int,
+    policy: FallbackPolicy,
+    cooldowns: CooldownStore,
+    attempts: list[Attempt],
+) -> bool:
+    """After a failed try: True once a short Retry-After was waited out (try it again);
+    False when the chain should move on (the model is cooled down); raises when no
+    other model would do better (400, 401, 403, 404)."""
+    if not exc.retryable:
+        raise _api_error(exc, model, attempts, exc.message) from exc
+    if _should_wait(exc, tries, policy):
+        await _wait(exc.retry_after or 0.0)
+        return True
+    cooldowns.cool(model.id, max(exc.retry_after or 0.0, policy.cooldown_seconds))
+    return False
+
+
+def _succeeded(
+    model: ModelSpec, started: float, cooldowns: CooldownStore, attempts: list[Attempt]
+) -> None:
+    attempts.append(Attempt(model.id, model.provider, True, (time.perf_counter() - started) * 1000))
+    cooldowns.clear(model.id)
+
+
 async def run_chain(
     chain: Sequence[ModelSpec],
     call: Callable[[ModelSpec], Awaitable[T]],
@@ -234,22 +305,15 @@ async def run_chain(
                 result = await call(model)
             except ProviderError as exc:
                 attempts.append(_failure(model, exc, started))
-                if not exc.retryable:
-                    raise _api_error(exc, model, attempts, exc.message) from None
-                if _should_wait(exc, tries, policy):
+                if await _retry_same_model(exc, model, tries, policy, cooldowns, attempts):
                     tries += 1
-                    await asyncio.sleep(exc.retry_after or 0.0)
                     continue
-                cooldowns.cool(model.id, max(exc.retry_after or 0.0, policy.cooldown_seconds))
                 last = (exc, model)
                 break
-            attempts.append(
-                Attempt(model.id, model.provider, True, (time.perf_counter() - started) * 1000)
-            )
-            cooldowns.clear(model.id)
+            _succeeded(model, started, cooldowns, attempts)
             return result, model
     assert last is not None, "run_chain needs at least one candidate"
-    raise _exhausted(last[0], last[1], attempts)
+    raise _exhausted(last[0], last[1], attempts) from last[0]
 
 
 @dataclass(slots=True)
@@ -312,24 +376,17 @@ async def stream_chain(
                         state.attempts,
                         f"{model.id} failed after the reply had started streaming, so it was "
                         f"not retried on another model: {exc.message}",
-                    ) from None
-                if not exc.retryable:
-                    raise _api_error(exc, model, state.attempts, exc.message) from None
-                if _should_wait(exc, tries, policy):
+                    ) from exc
+                if await _retry_same_model(exc, model, tries, policy, cooldowns, state.attempts):
                     tries += 1
-                    await asyncio.sleep(exc.retry_after or 0.0)
                     continue
-                cooldowns.cool(model.id, max(exc.retry_after or 0.0, policy.cooldown_seconds))
                 last = (exc, model)
                 break
             if not sent:  # an empty but complete reply is still a reply
                 state.model = model
                 for early in held:
                     yield early
-            state.attempts.append(
-                Attempt(model.id, model.provider, True, (time.perf_counter() - started) * 1000)
-            )
-            cooldowns.clear(model.id)
+            _succeeded(model, started, cooldowns, state.attempts)
             return
     assert last is not None, "stream_chain needs at least one candidate"
-    raise _exhausted(last[0], last[1], state.attempts)
+    raise _exhausted(last[0], last[1], state.attempts) from last[0]

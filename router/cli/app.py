@@ -9,9 +9,11 @@ import typer
 from router.cli import classify as _classify
 from router.cli import evaluate as _evaluate
 from router.cli import feedback as _feedback
+from router.cli import firewall as _firewall
 from router.cli import label as _label
 from router.cli import models as _models
-from router.cli import policy as _policy
+from router.cli import route as _route
+from router.cli import routing_rules as _routing_rules
 from router.cli import serve as _serve
 from router.cli import stats as _stats
 from router.cli import train as _train
@@ -53,4 +55,6 @@ _stats.register(app)
 _label.register(app)
 _models.register(app)
 # Routing rules, firewall, route and catalog (router/policy).
-_policy.register(app)
+_routing_rules.register(app)
+_firewall.register(app)
+_route.register(app)

@@ -1,8 +1,9 @@
 """The L2 classifier: ask a cheap model when the rule/ML decision is unsure.
 
-Runs only below a confidence threshold, with a short timeout and a cache;
-any failure (network, bad JSON, unknown labels) keeps the L1 decision, so L2
-can only ever improve a decision, never break a call.
+Runs only below a confidence threshold, with a short timeout and a cache of
+its answers; any failure (network, timeout, bad JSON, unknown labels) is logged
+and keeps the L1 decision, so L2 can only ever improve a decision, never break
+a call. Failures are not cached: the next request for the same prompt asks again.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -20,6 +22,8 @@ from router.decision.inputs import read_prompt
 from router.types import TASKS, TIERS, Decision, Task, Tier, tier_band
 
 __all__ = ["L2Classifier", "L2Config"]
+
+_log = logging.getLogger("tierrouter.l2")
 
 _SYSTEM = (
     "You classify requests sent to a language model. Reply with one JSON object "
@@ -47,7 +51,7 @@ class L2Config:
 class L2Classifier:
     def __init__(self, config: L2Config) -> None:
         self.config = config
-        self._cache: OrderedDict[str, tuple[Task, Tier] | None] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[Task, Tier]] = OrderedDict()
 
     def wanted(self, decision: Decision) -> bool:
         return decision.confidence < self.config.threshold
@@ -65,23 +69,28 @@ class L2Classifier:
             self._cache.move_to_end(key)
             labels = self._cache[key]
         else:
-            labels = await self._ask(text, ask)
+            try:
+                labels = await self._ask(text, ask)
+            except Exception as exc:  # best-effort by design: on any failure L1 stands
+                _log.warning(
+                    "L2 (%s) failed, keeping the L1 decision: %s: %s",
+                    self.config.model,
+                    type(exc).__name__,
+                    exc,
+                )
+                return decision
             self._cache[key] = labels
             if len(self._cache) > self.config.cache_size:
                 self._cache.popitem(last=False)
-        if labels is None:
-            return decision
         return _apply(decision, *labels, self.config.model)
 
-    async def _ask(self, text: str, ask: Ask) -> tuple[Task, Tier] | None:
+    async def _ask(self, text: str, ask: Ask) -> tuple[Task, Tier]:
+        """L2's labels; raises on a failed call or a reply that is not two known labels."""
         messages = [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": text}]
         params = {"temperature": 0, "max_tokens": 60, "response_format": {"type": "json_object"}}
-        try:
-            reply = await ask(self.config.model, messages, params, self.config.timeout)
-            data = json.loads(_FENCE.sub("", reply.strip()))
-            return Task(data["task"]), Tier(str(data["tier"]).upper())
-        except Exception:  # L2 is best-effort by design: on any failure L1 stands
-            return None
+        reply = await ask(self.config.model, messages, params, self.config.timeout)
+        data = json.loads(_FENCE.sub("", reply.strip()))
+        return Task(data["task"]), Tier(str(data["tier"]).upper())
 
 
 def _apply(decision: Decision, task: Task, tier: Tier, model: str) -> Decision:

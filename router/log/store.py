@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from router.errors import RouterError
+from router.errors import DecisionLogError
 
 __all__ = [
     "FEEDBACK_VERDICTS",
@@ -30,10 +30,6 @@ __all__ = [
 FEEDBACK_VERDICTS: tuple[str, ...] = ("needed_stronger", "cheaper_ok", "good_enough")
 # Signals the call engine records by itself.
 OUTCOME_KINDS: tuple[str, ...] = ("failover", "truncated", "refused", "retried", "error")
-
-
-class DecisionLogError(RouterError):
-    """The decision log cannot be used: a corrupted or foreign file, a bad argument."""
 
 
 def prompt_hash(text: str) -> str:

@@ -9,20 +9,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.errors import ConfigError
 
-__all__ = ["POLICY_KEYS", "parse_policy_settings"]
+if TYPE_CHECKING:
+    from router.policy.firewall import FirewallRule
+    from router.policy.rules import RoutingRule
+
+__all__ = ["POLICY_KEYS", "PolicySettings", "parse_policy_settings"]
 
 POLICY_KEYS = ("policy_db", "routing_rules", "firewall_rules")
 # "routing rule 'x'.action.set_mode: ..." -> ("action", "set_mode")
 _FIELD = re.compile(r"^\w+ rule '[^']*'\.([\w.]+):")
 
 
-def parse_policy_settings(data: Mapping[str, Any], loc: Any) -> dict[str, Any]:
-    """Router keyword arguments from the config's policy keys; ``loc`` adds file:line."""
+@dataclass(frozen=True)
+class PolicySettings:
+    """The policy fields of :class:`~router.settings.RouterSettings`, read from a file."""
+
+    policy_db: str | None = None
+    routing_rules: tuple[RoutingRule, ...] = ()
+    firewall_rules: tuple[FirewallRule, ...] = ()
+
+
+def parse_policy_settings(data: Mapping[str, Any], loc: Any) -> PolicySettings:
+    """The config's policy keys, validated; ``loc`` adds file:line to errors."""
     from router.policy.firewall import FirewallRule
     from router.policy.rules import RoutingRule
     from router.routing.strategies import load_profiles
@@ -62,4 +76,4 @@ def parse_policy_settings(data: Mapping[str, Any], loc: Any) -> dict[str, Any]:
                     where += tuple(found.group(1).split("."))
                 raise loc.error(where, str(exc)) from None
         out[key] = tuple(rules)
-    return out
+    return PolicySettings(**out)

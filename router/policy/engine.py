@@ -1,6 +1,7 @@
 """Apply the policy to a request: routing rules before planning, the firewall around the call.
 
-The call engine (``router/calls/engine.py``) calls in at four points:
+It is the call engine's :class:`~router.calls.observers.CallGuard`
+(``router/calls/engine.py``), which calls in at four points:
 
 * :meth:`PolicyEngine.ascreen_prompt` first, before anything can leave
   (L2 included): block raises :class:`FirewallBlocked`, mask rewrites the
@@ -34,6 +35,7 @@ from router.policy.store import PolicyStore
 if TYPE_CHECKING:
     from router.routing.catalog import Catalog, ModelSpec
     from router.routing.planning import RoutePlan, RoutingPolicy
+    from router.settings import RouterSettings
     from router.types import Decision
 
 __all__ = [
@@ -41,7 +43,7 @@ __all__ = [
     "PlanFn",
     "PolicyEngine",
     "Snapshot",
-    "attach_policy",
+    "build_policy",
     "with_warnings",
 ]
 
@@ -66,10 +68,7 @@ class _Skip(Exception):
 
 def with_warnings(decision: Decision, warnings: Sequence[str]) -> Decision:
     """The decision with ``warnings`` appended (once each)."""
-    new = [w for w in dict.fromkeys(warnings) if w not in decision.warnings]
-    if not new:
-        return decision
-    return dataclasses.replace(decision, warnings=(*decision.warnings, *new))
+    return decision.with_warnings(warnings)
 
 
 class PolicyEngine:
@@ -475,9 +474,10 @@ def _holds_nothing(chunk: Mapping[str, Any], choices: list[dict[str, Any]]) -> b
     return True
 
 
-def attach_policy(engine: Any, legacy: Sequence[Any], settings: Mapping[str, Any]) -> None:
-    """Give a call engine its rules: a store (memory or SQLite) seeded from config.
+def build_policy(settings: RouterSettings, catalog: Catalog) -> PolicyEngine:
+    """The rules a router runs: a store (memory or SQLite) seeded from its settings.
 
+    The settings' simple ``rules`` become routing rules (same order, same meaning).
     Config wins for the rules it declares: on every start they overwrite the
     stored rules with the same id (``rules-N``, ``routing_rules-N``,
     ``firewall_rules-N`` unless the rule names its own ``id``); rules created
@@ -488,20 +488,20 @@ def attach_policy(engine: Any, legacy: Sequence[Any], settings: Mapping[str, Any
     from router.policy.store import open_store
     from router.routing.strategies import load_profiles
 
-    store = open_store(settings.get("policy_db"), settings.get("policy_store"))
+    store = open_store(settings.policy_db, settings.policy_store)
     profiles = tuple(load_profiles())
-    routing = [from_legacy(rule, i) for i, rule in enumerate(legacy)]
-    for i, raw in enumerate(settings.get("routing_rules") or ()):
+    routing = [from_legacy(rule, i) for i, rule in enumerate(settings.simple_rules)]
+    for i, raw in enumerate(settings.routing_rules):
         if not isinstance(raw, RoutingRule):
             seeded = {"id": f"routing_rules-{i}", **raw}
             raw = RoutingRule.from_dict(seeded, f"routing_rules[{i}]", profiles)
         routing.append(raw)
     firewall = []
-    for i, raw in enumerate(settings.get("firewall_rules") or ()):
-        if not isinstance(raw, FirewallRule):
-            seeded = {"id": f"firewall_rules-{i}", **raw}
-            raw = FirewallRule.from_dict(seeded, f"firewall_rules[{i}]")
-        firewall.append(raw)
-    RoutingRules(store, catalog_validator(engine.catalog)).seed(routing)
+    for i, raw_fw in enumerate(settings.firewall_rules):
+        if not isinstance(raw_fw, FirewallRule):
+            seeded = {"id": f"firewall_rules-{i}", **raw_fw}
+            raw_fw = FirewallRule.from_dict(seeded, f"firewall_rules[{i}]")
+        firewall.append(raw_fw)
+    RoutingRules(store, catalog_validator(catalog)).seed(routing)
     FirewallRules(store).seed(firewall)
-    engine.policy_engine = PolicyEngine(store, engine.catalog)
+    return PolicyEngine(store, catalog)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from router._ids import random_hex
+from router.errors import transport_failure
 from router.providers.sse import SSEEvent, aiter_sse
 from router.secrets import Secret, mask_secret
 
@@ -192,10 +193,14 @@ class ProviderAdapter(ABC):
         """
 
 
-def _timeout_error(endpoint: Endpoint, timeout: float | None, exc: Exception) -> ProviderError:
-    return ProviderError(
-        "timeout", f"{endpoint.provider} timed out after {timeout}s ({type(exc).__name__})"
+def _transport_error(
+    endpoint: Endpoint, timeout: float | None, exc: httpx.TransportError
+) -> ProviderError:
+
+    kind, message = transport_failure(
+        exc, endpoint.provider, timeout=timeout, redact=lambda text: redact(text, endpoint.key)
     )
+    return ProviderError(kind, message)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -224,23 +229,18 @@ async def send(
         response = await client.post(
             _url(call.url), headers=call.headers, json=call.body, timeout=timeout
         )
-    except httpx.TimeoutException as exc:
-        raise _timeout_error(endpoint, timeout, exc) from None
     except httpx.TransportError as exc:
-        raise ProviderError(
-            "connection_error",
-            f"{endpoint.provider} connection failed: {redact(str(exc), endpoint.key)}",
-        ) from None
+        raise _transport_error(endpoint, timeout, exc) from exc
     if response.status_code >= 400:
         raise error_from_status(response.status_code, response.content, endpoint, response.headers)
     try:
         body = response.json()
-    except ValueError:
+    except ValueError as exc:
         raise ProviderError(
             "bad_response",
             f"{endpoint.provider} returned malformed JSON (HTTP {response.status_code})",
             retryable=True,
-        ) from None
+        ) from exc
     try:
         return adapter.parse(body, model)
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
@@ -249,7 +249,7 @@ async def send(
             f"{endpoint.provider} returned an unexpected response shape "
             f"({type(exc).__name__}: {exc})",
             retryable=True,
-        ) from None
+        ) from exc
 
 
 async def open_stream(
@@ -274,17 +274,12 @@ async def open_stream(
                 raise error_from_status(response.status_code, body, endpoint, response.headers)
             async for chunk in adapter.translate_stream(aiter_sse(response.aiter_bytes()), model):
                 yield chunk
-    except httpx.TimeoutException as exc:
-        raise _timeout_error(endpoint, timeout, exc) from None
     except httpx.TransportError as exc:
-        raise ProviderError(
-            "connection_error",
-            f"{endpoint.provider} connection failed: {redact(str(exc), endpoint.key)}",
-        ) from None
+        raise _transport_error(endpoint, timeout, exc) from exc
     except ValueError as exc:  # json.JSONDecodeError from the adapter
         raise ProviderError(
             "bad_response", f"{endpoint.provider} streamed malformed JSON: {exc}", retryable=True
-        ) from None
+        ) from exc
 
 
 def new_id(prefix: str = "chatcmpl") -> str:

@@ -19,7 +19,7 @@ from router.errors import ConfigError
 from router.secrets import Secret, as_secret
 
 if TYPE_CHECKING:
-    from router.config import RouterConfig
+    from router.settings import RouterSettings
 
 __all__ = [
     "LOG_FORMATS",
@@ -222,7 +222,7 @@ def settings_from_env(base: ProxySettings, env: Mapping[str, str] | None = None)
 
 def load_proxy_config(
     path: str | Path | None, env: Mapping[str, str] | None = None
-) -> tuple[RouterConfig | None, ProxySettings]:
+) -> tuple[RouterSettings | None, ProxySettings]:
     """The router config and the proxy settings from one YAML file (or defaults)."""
     if path is None:
         return None, settings_from_env(ProxySettings(), env)

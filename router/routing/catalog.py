@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from router._resources import DATA_DIR, load_yaml
-from router.errors import ConfigError
+from router.errors import ConfigError, FieldError
 from router.types import TIERS, Task, Tier
 
 __all__ = [
@@ -30,15 +30,6 @@ __all__ = [
 API_STYLES = frozenset({"openai", "anthropic", "gemini"})
 CAPABILITIES = frozenset({"tools", "vision", "json", "reasoning"})
 _TASK_NAMES = frozenset(t.value for t in Task)
-
-
-class FieldError(ConfigError):
-    """A config value is wrong; ``field`` is its dotted path so callers can add file and line."""
-
-    def __init__(self, field: tuple[str, ...], problem: str) -> None:
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{'.'.join(field)}: {problem}")
 
 
 @dataclass(frozen=True, slots=True)
