@@ -199,7 +199,7 @@ def _build(data: dict[str, Any], loc: _Located) -> RouterSettings:
         providers[str(name)] = raw
     models = {str(k): v for k, v in _mapping(data, "models", loc).items()}
     profile = data.get("profile", "auto")
-    if profile not in load_profiles():
+    if not isinstance(profile, str) or profile not in load_profiles():
         raise loc.error(("profile",), f"{profile!r} is not one of {', '.join(load_profiles())}")
     strategy = None
     if data.get("strategy") is not None:

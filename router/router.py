@@ -88,7 +88,7 @@ class Router:
         transport: httpx.AsyncBaseTransport | None = None,
         client_factory: ClientFactory | None = None,
         l2: L2Config | Mapping[str, Any] | str | None = None,
-        fallback: FallbackPolicy | None = None,
+        fallback: FallbackPolicy | Mapping[str, Any] | None = None,
         cooldown_store: CooldownStore | None = None,
         env: Mapping[str, str] | None = None,
         log: LogSetting = None,

@@ -7,9 +7,12 @@ dataclass dump cannot leak one.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
+from urllib.parse import quote, quote_plus
 
-__all__ = ["Secret", "as_secret"]
+__all__ = ["Secret", "as_secret", "mask_secret"]
 
 _MASK = "********"
 
@@ -57,3 +60,17 @@ def as_secret(value: str | Secret | None) -> Secret | None:
         return None
     secret = value if isinstance(value, Secret) else Secret(value)
     return secret if secret else None
+
+
+def mask_secret(text: str, secret: Secret | None) -> str:
+    """``text`` with ``secret`` masked wherever it appears: in any letter case and in
+    its URL-encoded forms (an upstream may echo a key upper-cased or inside a URL)."""
+    if not secret:
+        return text
+    return _secret_pattern(secret.reveal()).sub(_MASK, text)
+
+
+@functools.lru_cache(maxsize=64)
+def _secret_pattern(value: str) -> re.Pattern[str]:
+    forms = dict.fromkeys((value, quote(value, safe=""), quote_plus(value, safe="")))
+    return re.compile("|".join(re.escape(f) for f in forms), re.IGNORECASE)

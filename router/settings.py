@@ -109,7 +109,7 @@ class RouterSettings:
     transport: httpx.AsyncBaseTransport | None = None
     client_factory: ClientFactory | None = None
     l2: L2Config | Mapping[str, Any] | str | None = None
-    fallback: FallbackPolicy | None = None
+    fallback: FallbackPolicy | Mapping[str, Any] | None = None
     cooldown_store: CooldownStore | None = None
     env: Mapping[str, str] | None = None
     # ---- decision log ----
@@ -152,6 +152,11 @@ class RouterSettings:
                 choices = ", ".join(load_profiles())
                 raise ConfigError(f"profile {self.profile!r} is not one of {choices}")
         set_(self, "l2", _l2(self.l2))
+        if self.fallback is not None:
+            # Checked now: a wrong policy would otherwise surface at the first failover.
+            from router.calls.fallback import FallbackPolicy
+
+            set_(self, "fallback", FallbackPolicy.coerce(self.fallback))
 
     # ---- typed views of the normalized fields -----------------------------------
     # __post_init__ replaced the loose inputs with these types; the casts record that.
@@ -167,6 +172,10 @@ class RouterSettings:
     @property
     def simple_rules(self) -> tuple[Rule, ...]:
         return cast("tuple[Rule, ...]", self.rules)
+
+    @property
+    def fallback_policy(self) -> FallbackPolicy | None:
+        return cast("FallbackPolicy | None", self.fallback)
 
     @property
     def l2_config(self) -> L2Config | None:

@@ -264,3 +264,23 @@ def test_keys_never_reach_errors_or_attempts(fake: FakeProviders, make_router: M
     text = f"{err} {err!r} {err.attempts}"
     assert "LEAKME" not in text and "0123456789" not in text
     assert "oa rejected the API key" in err.message
+
+
+def test_a_fallback_policy_given_as_a_mapping_is_checked_at_construction(
+    fake: FakeProviders, make_router: MakeRouter
+) -> None:
+    from router.calls.fallback import FallbackPolicy
+    from router.errors import ConfigError
+
+    # The dict works at the failover it configures (it used to crash there).
+    fake.fail("fast-1", Fault(status=429, retry_after=0.01))
+    router = make_router(fallback={"same_model_retries": 0, "cooldown_seconds": 5})
+    assert router.chat(HI).model_used == "an/claude-x"  # no same-model retry allowed
+    assert 0 < router.cooldowns.remaining("oa/fast-1") <= 5
+    assert FallbackPolicy.coerce({"same_model_retries": 2}) == FallbackPolicy(2)
+    with pytest.raises(ConfigError, match=r"fallback\.cooldown: unknown field"):
+        make_router(fallback={"cooldown": 5})
+    with pytest.raises(ConfigError, match=r"fallback\.max_retry_after: expected a number"):
+        make_router(fallback={"max_retry_after": "soon"})
+    with pytest.raises(ConfigError, match="fallback: expected a FallbackPolicy"):
+        make_router(fallback=[1, 2])

@@ -101,3 +101,30 @@ def test_bad_input_names_the_problem(value: object, message: str) -> None:
     with pytest.raises(RouterInputError, match=message) as info:
         read_prompt(value)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"value": [{"role": "user", "content": [{"type": ["text"], "text": "x"}]}]},
+            r"messages\[0\].content\[0\] has no string 'type'",
+        ),
+        ({"value": "hi", "response_format": {"type": ["text"]}}, "response_format.type"),
+        ({"value": "hi", "response_format": {"type": {"a": 1}}}, "response_format.type"),
+        ({"value": "hi", "tools": "get_weather"}, "tools must be a list"),
+        ({"value": "hi", "tools": 5}, "tools must be a list"),
+    ],
+)
+def test_wrong_shapes_in_any_field_are_input_errors(
+    kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(RouterInputError, match=message):
+        read_prompt(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_numpy_array_of_tools_is_an_input_error_not_numpys() -> None:
+    import numpy as np
+
+    with pytest.raises(RouterInputError, match="tools must be a list"):
+        read_prompt("hi", tools=np.array([1, 2]))

@@ -322,3 +322,38 @@ def test_regex_time_limit_blocks_fail_closed() -> None:
     warned: list[str] = []
     compiled = CompiledFirewallRule(rule(name="slow", pattern="abc", action="warn"), Slow())
     assert compiled.apply("xabcx", "prompt", warned) == "xabcx" and warned == ["slow"]
+
+
+# ---- the prompt firewall's time budget -------------------------------------------------
+
+
+def test_a_large_prompt_is_screened_off_the_event_loop(
+    fake: FakeProviders, make_router: MakeRouter
+) -> None:
+    router = make_router()
+    router.firewall.create(name="a-run", type="regex", pattern=r"(.*a){20}", scope="prompt")
+    engine = router._engine().guard
+    seen: list[str] = []
+    original = engine.screen_prompt
+
+    def recording(messages: Any) -> Any:
+        seen.append(threading.current_thread().name)
+        return original(messages)
+
+    engine.screen_prompt = recording
+    router.chat("b" * 40_000)  # large: screened on a firewall thread
+    router.chat("b" * 100)  # small: inline, on the loop's own thread
+    assert seen[0].startswith("firewall") and not seen[1].startswith("firewall")
+
+
+def test_a_prompt_not_screened_within_the_budget_is_blocked(
+    fake: FakeProviders, make_router: MakeRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from router.policy import engine as policy_engine
+
+    monkeypatch.setattr(policy_engine, "FIREWALL_BUDGET", 0.001)
+    router = make_router()
+    router.firewall.create(name="a-run", type="regex", pattern=r"(.*a){20}", scope="prompt")
+    with pytest.raises(FirewallBlocked, match="could not screen the prompt"):
+        router.chat("ab" * 500_000)
+    assert fake.requests == []  # failed closed: nothing left the router

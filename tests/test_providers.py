@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -318,3 +319,30 @@ def test_made_up_ids_are_random_hex_of_the_asked_length() -> None:
     assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
     assert len(random_hex(7)) == 7
     assert new_id().startswith("chatcmpl-") and len(new_id()) == len("chatcmpl-") + 24
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "key K3y-Abc_0123456789xyz rejected",
+        "KEY K3Y-ABC_0123456789XYZ REJECTED",
+        "key k3y-abc_0123456789xyz rejected",
+        "see https://x.test/?key=K3y-Abc_0123456789xyz%2B",
+    ],
+    ids=["as-is", "upper", "lower", "url"],
+)
+def test_an_echoed_key_is_masked_in_any_case_and_encoding(echo: str) -> None:
+    from router.secrets import Secret
+
+    endpoint = dataclasses.replace(ENDPOINT, key=Secret("K3y-Abc_0123456789xyz"))
+    err = error_from_status(400, json.dumps({"error": {"message": echo}}).encode(), endpoint, {})
+    assert "0123456789" not in err.message.lower()
+
+
+def test_credentials_in_a_base_url_are_refused_without_echoing_them() -> None:
+    from router.errors import ConfigError
+
+    router = Router(model=False, providers={"openai": {"base_url": "http://user:s3cr3t@h/v1"}})
+    with pytest.raises(ConfigError) as caught:
+        router.catalog  # noqa: B018 -- the catalog is built on first use
+    assert "base_url" in str(caught.value) and "s3cr3t" not in str(caught.value)

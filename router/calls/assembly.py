@@ -70,7 +70,7 @@ def build_engine(
         catalog=catalog,
         policy=policy,
         keys=settings.secret_keys,
-        fallback=settings.fallback,
+        fallback=settings.fallback_policy,
         cooldowns=settings.cooldown_store,
         timeout=settings.timeout,
         http_client=settings.http_client,

@@ -320,7 +320,7 @@ class CallEngine:
         )
         if self.l2 is not None and _routes(model) and self.l2.wanted(decision):
             if self.guard is not None:  # L2 is a call too: the firewall screens it first
-                messages = self.guard.screen_prompt(messages)[0]
+                messages = (await self.guard.ascreen_prompt(messages))[0]
             decision = await self.l2.refine(decision, messages, self._ask)
         return self._plan(messages, decision, model, params)
 
@@ -378,7 +378,7 @@ class CallEngine:
         params = _clean(params)
         guard, screened = self.guard, list[str]()
         if guard is not None:  # blocks or masks the prompt before anything leaves
-            messages, screened = guard.screen_prompt(messages)
+            messages, screened = await guard.ascreen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
         request = ChatRequest(_as_messages(messages), _for_provider(params))
         attempts: list[Attempt] = []
@@ -440,7 +440,7 @@ class CallEngine:
         params = _clean(params)
         guard = self.guard
         if guard is not None:  # blocks or masks the prompt before anything leaves
-            messages, screened = guard.screen_prompt(messages)
+            messages, screened = await guard.ascreen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
         if guard is not None:
             plan = guard.annotate(plan, screened)

@@ -16,12 +16,12 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from router.errors import APIError
+from router.errors import APIError, ConfigError
 from router.providers.base import ProviderError
 from router.routing.catalog import ModelSpec
 
@@ -132,6 +132,39 @@ class FallbackPolicy:
     # Longer waits than this go to the next candidate instead.
     max_retry_after: float = 5.0
     cooldown_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        # Checked here, not at the first failover: a wrong policy would stay
+        # hidden until an outage.
+        if (
+            isinstance(self.same_model_retries, bool)
+            or not isinstance(self.same_model_retries, int)
+            or self.same_model_retries < 0
+        ):
+            raise ConfigError(
+                f"fallback.same_model_retries: expected an integer >= 0, "
+                f"got {self.same_model_retries!r}"
+            )
+        for name in ("max_retry_after", "cooldown_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"fallback.{name}: expected a number >= 0, got {value!r}")
+
+    @classmethod
+    def coerce(cls, value: FallbackPolicy | Mapping[str, Any] | None) -> FallbackPolicy | None:
+        """``Router(fallback=...)``: a policy, a mapping of its fields, or None."""
+        if value is None or isinstance(value, FallbackPolicy):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(
+                f"fallback: expected a FallbackPolicy or a mapping of its fields, "
+                f"got {type(value).__name__}"
+            )
+        known = ("same_model_retries", "max_retry_after", "cooldown_seconds")
+        unknown = sorted(str(k) for k in value if k not in known)
+        if unknown:
+            raise ConfigError(f"fallback.{unknown[0]}: unknown field; known: {', '.join(known)}")
+        return cls(**value)
 
 
 @dataclass(frozen=True, slots=True)

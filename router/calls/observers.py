@@ -25,8 +25,11 @@ PlanFn = Callable[[str | None, "RoutingPolicy", Callable[["ModelSpec"], bool] | 
 class CallGuard(Protocol):
     """Routing rules and firewall around each call."""
 
-    def screen_prompt(self, messages: Any) -> tuple[Any, list[str]]:
-        """The messages with masks applied and the names of warn rules; raises to block."""
+    async def ascreen_prompt(self, messages: Any) -> tuple[Any, list[str]]:
+        """The messages with masks applied and the names of warn rules; raises to block.
+
+        Async so that screening a large prompt can leave the event loop (and give
+        up, blocking, when it runs past its time budget)."""
         ...
 
     def plan(

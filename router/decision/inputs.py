@@ -56,7 +56,7 @@ def read_prompt(
         RouterInputError: naming the problem (and the message index) when the
             input is not a non-empty string or a list of chat messages.
     """
-    has_tools = bool(tools)
+    has_tools = _has_tools(tools)
     wants_structured = _wants_structured(response_format)
     if isinstance(value, str):
         if _blank(value):
@@ -151,6 +151,10 @@ def _read_content(content: object, where: str) -> tuple[str, bool, bool]:
                 f"got {type(part).__name__}"
             )
         kind = part.get("type")
+        if not isinstance(kind, str):
+            # Checked first: an unhashable type ({"type": ["text"]}) cannot
+            # even be looked up in the sets below.
+            raise RouterInputError(f"{path} has no string 'type'")
         if kind in _TEXT_PARTS:
             text = part.get("text")
             if not isinstance(text, str):
@@ -162,8 +166,6 @@ def _read_content(content: object, where: str) -> tuple[str, bool, bool]:
             has_audio = True
         elif kind in _SKIPPED_PARTS:
             continue
-        elif not isinstance(kind, str):
-            raise RouterInputError(f"{path} has no string 'type'")
         # Unknown part types (files, documents, future kinds) carry no text we can score.
     return "\n".join(texts), has_images, has_audio
 
@@ -174,11 +176,27 @@ def _blank(text: str) -> bool:
     return not text or text.isspace()
 
 
+def _has_tools(tools: object) -> bool:
+    if tools is None:
+        return False
+    if isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
+        raise RouterInputError(
+            f"tools must be a list of tool definitions, got {type(tools).__name__}"
+        )
+    return len(tools) > 0
+
+
 def _wants_structured(response_format: object) -> bool:
     if response_format is None:
         return False
     if isinstance(response_format, Mapping):
-        return response_format.get("type") in {"json_object", "json_schema"}
+        kind = response_format.get("type")
+        if not isinstance(kind, str):
+            raise RouterInputError(
+                "response_format.type must be a string such as 'json_object', "
+                f"got {type(kind).__name__}"
+            )
+        return kind in {"json_object", "json_schema"}
     return bool(response_format)
 
 

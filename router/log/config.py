@@ -60,6 +60,8 @@ class LogConfig:
         if isinstance(value, LogConfig):
             return value if value.enabled else None
         if isinstance(value, (str, os.PathLike)):
+            if not str(value).strip():
+                raise ConfigError(f"{where}: empty path; give a file path, or true for the default")
             return cls(path=Path(value))
         if isinstance(value, Mapping):
             unknown = sorted(set(value) - set(_FIELDS))

@@ -16,6 +16,7 @@ Why this shape:
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import logging
@@ -113,6 +114,14 @@ class SQLiteDecisionLog:
         self._closed = False
         self._last_warning: dict[str, float] = {}
         self.dropped = 0
+        # Durability barrier (awritten): items put so far, items the writer has
+        # settled (FIFO, so "settled >= n" means the first n are done), failed
+        # batches so far, and who waits for which count.
+        self._seq_lock = threading.Lock()
+        self._enqueued = 0
+        self._settled = 0
+        self._failures = 0
+        self._waiters: list[tuple[int, int, asyncio.AbstractEventLoop, asyncio.Future[bool]]] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -205,8 +214,13 @@ class SQLiteDecisionLog:
         try:
             self._queue.put_nowait(item)
         except queue.Full:
-            self.dropped += 1
+            with self._seq_lock:
+                self.dropped += 1
+                self._failures += 1  # a waiter must not take this record for written
             self._warn("full", f"decision log {self.path}: writer behind, dropped {self.dropped}")
+            return
+        with self._seq_lock:
+            self._enqueued += 1
 
     def _start(self) -> None:
         with self._start_lock:
@@ -242,12 +256,15 @@ class SQLiteDecisionLog:
                 if conn is not None:
                     conn.close()
                 conn = None
-                self.dropped += len(items)
+                with self._seq_lock:
+                    self.dropped += len(items)
+                    self._failures += 1
                 self._warn(
                     type(exc).__name__,
                     f"decision log {self.path}: {len(items)} entries not written ({exc})",
                 )
             finally:
+                self._settle(len(items))
                 for _ in batch:
                     self._queue.task_done()
             if stop:
@@ -296,6 +313,30 @@ class SQLiteDecisionLog:
                 return False
             time.sleep(0.002)
         return True
+
+    async def awritten(self, timeout: float = 5.0) -> bool:
+        with self._seq_lock:
+            target, failures = self._enqueued, self._failures
+            if self._settled >= target:
+                return True
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[bool] = loop.create_future()
+            self._waiters.append((target, failures, loop, future))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            return False
+
+    def _settle(self, count: int) -> None:
+        """The writer finished ``count`` more items: wake whoever waited for them."""
+        with self._seq_lock:
+            self._settled += count
+            ready = [w for w in self._waiters if w[0] <= self._settled]
+            self._waiters = [w for w in self._waiters if w[0] > self._settled]
+            failures = self._failures
+        for _, seen, loop, future in ready:
+            durable = seen == failures
+            loop.call_soon_threadsafe(_resolve, future, durable)
 
     def close(self) -> None:
         if self._closed:
@@ -433,6 +474,11 @@ class SQLiteDecisionLog:
                 conn.execute("PRAGMA incremental_vacuum")
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
+
+
+def _resolve(future: asyncio.Future[bool], durable: bool) -> None:
+    if not future.done():  # the waiter may have timed out meanwhile
+        future.set_result(durable)
 
 
 def _delete_before(conn: sqlite3.Connection, cutoff: float) -> int:

@@ -173,4 +173,10 @@ class DecisionLog(Protocol):
         """Wait until queued writes are stored; False if they were not within ``timeout``."""
         ...
 
+    async def awritten(self, timeout: float = 5.0) -> bool:
+        """Wait, without blocking the event loop, until every write queued so far is
+        durable; False if one failed or ``timeout`` passed first. The proxy awaits it
+        before an answer goes out, so an answered decision is never lost to a crash."""
+        ...
+
     def close(self) -> None: ...

@@ -3,7 +3,7 @@
 It is the call engine's :class:`~router.calls.observers.CallGuard`
 (``router/calls/engine.py``), which calls in at four points:
 
-* :meth:`PolicyEngine.screen_prompt` first, before anything can leave
+* :meth:`PolicyEngine.ascreen_prompt` first, before anything can leave
   (L2 included): block raises :class:`FirewallBlocked`, mask rewrites the
   messages, warn collects rule names;
 * :meth:`PolicyEngine.plan` instead of planning directly: the first matching
@@ -18,6 +18,8 @@ version), so edits made through any process apply without a restart.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import threading
 from collections.abc import AsyncGenerator, Callable, Hashable, Mapping, Sequence
@@ -36,7 +38,14 @@ if TYPE_CHECKING:
     from router.settings import RouterSettings
     from router.types import Decision
 
-__all__ = ["PlanFn", "PolicyEngine", "Snapshot", "build_policy", "with_warnings"]
+__all__ = [
+    "FIREWALL_BUDGET",
+    "PlanFn",
+    "PolicyEngine",
+    "Snapshot",
+    "build_policy",
+    "with_warnings",
+]
 
 # plan(model string, routing policy, extra model filter) -> RoutePlan
 PlanFn = Callable[[str | None, "RoutingPolicy", Callable[["ModelSpec"], bool] | None], "RoutePlan"]
@@ -222,6 +231,31 @@ class PolicyEngine:
 
         return _map_text(messages, screen), warnings
 
+    async def ascreen_prompt(self, messages: Any) -> tuple[Any, list[str]]:
+        """:meth:`screen_prompt` for the event loop: large texts off it, within a time budget.
+
+        re2 is linear in the text, but with a slope that a hostile pattern makes
+        steep: ``(.*a){20}`` over a 2M-character prompt takes seconds. Prompts
+        small enough to be screened in a few milliseconds run inline; larger
+        ones run on the firewall's own threads (re2 releases the GIL), so the
+        event loop keeps serving, and a prompt not screened within
+        :data:`FIREWALL_BUDGET` seconds is blocked: a rule that cannot finish
+        must not wave the text through (fail closed).
+        """
+        rules = self.snapshot().prompt
+        if not rules or _text_size(messages) <= _INLINE_CHARS:
+            return self.screen_prompt(messages)
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(_firewall_pool(), self.screen_prompt, messages)
+        try:
+            return await asyncio.wait_for(work, FIREWALL_BUDGET)
+        except asyncio.TimeoutError:
+            rule = rules[0]
+            raise rule.blocked(
+                "prompt",
+                f" (the firewall could not screen the prompt within {FIREWALL_BUDGET:g}s)",
+            ) from None
+
     def screen_choices(
         self, choices: list[dict[str, Any]]
     ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -266,6 +300,42 @@ class PolicyEngine:
         if not rules:
             return chunks
         return _guarded(chunks, rules, on_warnings)
+
+
+# Up to this many characters of prompt text are screened on the event loop:
+# a few milliseconds even for the slowest linear-time pattern.
+_INLINE_CHARS = 16_384
+# Seconds a prompt's firewall screening may take before it is blocked.
+FIREWALL_BUDGET = 1.0
+_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _firewall_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """Two threads for large prompts: hostile ones queue here, not on the event loop."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="firewall")
+        return _POOL
+
+
+def _text_size(messages: Any) -> int:
+    """Characters of text the firewall would scan (an upper bound is enough)."""
+    if isinstance(messages, str):
+        return len(messages)
+    total = 0
+    for message in messages if isinstance(messages, (list, tuple)) else ():
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if isinstance(content, str):
+            total += len(content)
+        elif isinstance(content, list):
+            total += sum(
+                len(p["text"])
+                for p in content
+                if isinstance(p, Mapping) and isinstance(p.get("text"), str)
+            )
+    return total
 
 
 def _mode_word(strategy: Any) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from router._ids import random_hex
 from router.errors import transport_failure
 from router.providers.sse import SSEEvent, aiter_sse
-from router.secrets import Secret
+from router.secrets import Secret, mask_secret
 
 if TYPE_CHECKING:
     import httpx
@@ -106,9 +106,7 @@ class ProviderError(Exception):
 
 
 def redact(text: str, key: Secret | None) -> str:
-    if key:
-        text = text.replace(key.reveal(), str(key))
-    return _KEYLIKE.sub("********", text)
+    return _KEYLIKE.sub("********", mask_secret(text, key))
 
 
 def error_from_status(

@@ -19,6 +19,7 @@ from router.proxy.errors import Wire
 from router.proxy.exchange import Exchange, json_response
 from router.proxy.headers import facts, routing_headers
 from router.proxy.models import check_model
+from router.proxy.params import ANTHROPIC_PARAMS, check_params
 from router.proxy.streaming import routed_stream
 
 __all__ = ["count_tokens", "messages"]
@@ -42,6 +43,7 @@ async def messages(request: Request) -> Response:
     try:
         body = await ex.read_json()
         model = _model(ex.ctx, body.get("model"))
+        check_params(body, ANTHROPIC_PARAMS)
         chat_messages, params = to_chat_request(body)
         router = ex.ctx.router
         guard = ex.enter()
@@ -50,6 +52,7 @@ async def messages(request: Request) -> Response:
         reply = await guard.wait(router.achat(chat_messages, model=model, **params))
         ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
         ex.attempts = reply.attempts
+        await ex.logged()
         out = to_message(reply)
         out["tierrouter"] = f
         return ex.ok(out, routing_headers(f))
@@ -78,6 +81,7 @@ async def count_tokens(request: Request) -> Response:
     ex = Exchange(_ctx(request), request, "messages.count_tokens", Wire.ANTHROPIC)
     try:
         body = await ex.read_json()
+        check_params(body, ANTHROPIC_PARAMS)
         chat_messages, params = to_chat_request(body)
         ex.status = 200
         tokens = estimate_tokens(chat_messages, params.get("tools"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -26,10 +25,9 @@ from router.proxy.errors import (
     error_body,
     error_headers,
     from_exception,
-    invalid,
 )
 from router.proxy.json_bytes import dumps
-from router.proxy.limits import ClientGone, Guard, read_body
+from router.proxy.limits import ClientGone, Guard, parse_json_body, read_body
 
 __all__ = ["Exchange", "json_response"]
 
@@ -37,6 +35,8 @@ T = TypeVar("T")
 _log = logging.getLogger("tierrouter.proxy")
 # Not a real HTTP status: nginx's "client closed request", for logs and metrics only.
 CLIENT_CLOSED = 499
+# Seconds an answer waits for its decision record to be durable (Exchange.logged).
+LOG_WAIT = 2.0
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -78,20 +78,27 @@ class Exchange:
     async def read_json(self) -> dict[str, Any]:
         """Authenticate, then read and parse the body as a JSON object."""
         self.authenticate()
+        settings = self.ctx.settings
         try:
             raw = await read_body(
-                self.request.headers, self.request.receive, self.ctx.settings.max_body_bytes
+                self.request.headers,
+                self.request.receive,
+                settings.max_body_bytes,
+                settings.body_timeout,
             )
         except ProxyError as exc:
             if exc.kind == "request_too_large":
                 self.ctx.metrics.rejected.inc("body_too_large")
             raise
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise invalid("body", "the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise invalid("body", f"expected a JSON object, got {type(body).__name__}")
+        body = parse_json_body(raw, settings.max_json_depth)
+        messages = body.get("messages")
+        if isinstance(messages, list) and len(messages) > settings.max_messages:
+            raise ProxyError(
+                "request_too_large",
+                f"messages: {len(messages)} messages exceed the proxy's limit of "
+                f"{settings.max_messages}",
+                param="messages",
+            )
         return body
 
     def enter(self) -> Guard:
@@ -132,6 +139,21 @@ class Exchange:
             items.append(item)
             if ready(item):
                 return items
+
+    async def logged(self) -> None:
+        """Wait until this request's decision record is durable in the decision log.
+
+        The record is queued for the log's writer thread when the call ends; an
+        answer sent before the writer commits it would be lost to a ``kill -9``.
+        Waiting here costs one batched commit (WAL, ``synchronous=NORMAL``: no
+        fsync), shared by every request in the batch. A log that cannot confirm
+        within :data:`LOG_WAIT` seconds (a stuck disk) does not hold the answer.
+        """
+        log = self.ctx.router.decision_log
+        if log is None:
+            return
+        if not await log.awritten(LOG_WAIT):
+            _log.warning("decision log: a record was not confirmed durable before answering")
 
     # ---- answers ---------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ class SSEResponse(Response):
             tail = await self._pump(send, guard)
             guard.close()
             if tail is not None:
+                await ex.logged()  # the last event acknowledges the stream
                 await send({"type": "http.response.body", "body": tail, "more_body": False})
         finally:
             guard.close()

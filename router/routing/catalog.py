@@ -213,6 +213,14 @@ def _provider(
     base_url = raw.get("base_url", base.base_url if base else None)
     if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
         raise FieldError((*path, "base_url"), "must be an http:// or https:// URL")
+    if "@" in base_url.split("://", 1)[1].split("/", 1)[0]:
+        # Credentials in a URL end up in error messages, logs and redirects, and
+        # no provider's API takes them there. The URL is not echoed: it holds them.
+        raise FieldError(
+            (*path, "base_url"),
+            "must not contain credentials (user:password@host): give the provider's key "
+            "in keys= or its key_env, or extra auth in the provider's headers:",
+        )
     headers = raw.get("headers", dict(base.headers) if base else {})
     if not isinstance(headers, Mapping):
         raise FieldError((*path, "headers"), "must be a mapping of header -> value")
