@@ -94,9 +94,9 @@ def make_skeleton(router: Any) -> Callable[[str], Any]:
     import numpy as np
 
     from router import Decision, Task, Tier
-    from router.features import FEATURE_NAMES
-    from router.model import _softmax
-    from router.text import tokenize
+    from router.decision.artifact import _softmax
+    from router.decision.features import FEATURE_NAMES
+    from router.decision.text import tokenize
 
     classifier = router.classifier
     index, model = classifier.extractor._index, classifier.model

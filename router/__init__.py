@@ -11,13 +11,21 @@ classifier, catalog and providers load when first used.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import sys
+import warnings
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, cast
 
 from router._version import __version__
 
 if TYPE_CHECKING:
-    from router.calls import ChatResponse, ChatStream
+    from importlib.abc import Loader
+
+    from router.calls.engine import ChatResponse, ChatStream
+    from router.calls.fallback import CooldownStore, FallbackPolicy, InMemoryCooldownStore
     from router.config import RouterConfig, load_config
+    from router.decision.l2 import L2Config
     from router.errors import (
         APIError,
         ConfigError,
@@ -26,25 +34,23 @@ if TYPE_CHECKING:
         RouterError,
         RouterInputError,
     )
-    from router.fallback import CooldownStore, FallbackPolicy, InMemoryCooldownStore
-    from router.l2 import L2Config
     from router.router import Router
+    from router.routing.strategies import Strategy
     from router.secrets import Secret
-    from router.strategies import Strategy
     from router.types import Decision, FeatureContribution, Task, Tier
 
 # name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "APIError": "router.errors",
-    "ChatResponse": "router.calls",
-    "ChatStream": "router.calls",
+    "ChatResponse": "router.calls.engine",
+    "ChatStream": "router.calls.engine",
     "ConfigError": "router.errors",
-    "CooldownStore": "router.fallback",
+    "CooldownStore": "router.calls.fallback",
     "Decision": "router.types",
-    "FallbackPolicy": "router.fallback",
+    "FallbackPolicy": "router.calls.fallback",
     "FeatureContribution": "router.types",
-    "InMemoryCooldownStore": "router.fallback",
-    "L2Config": "router.l2",
+    "InMemoryCooldownStore": "router.calls.fallback",
+    "L2Config": "router.decision.l2",
     "ModelArtifactError": "router.errors",
     "NoCandidateError": "router.errors",
     "Router": "router.router",
@@ -52,7 +58,7 @@ _EXPORTS: dict[str, str] = {
     "RouterError": "router.errors",
     "RouterInputError": "router.errors",
     "Secret": "router.secrets",
-    "Strategy": "router.strategies",
+    "Strategy": "router.routing.strategies",
     "Task": "router.types",
     "Tier": "router.types",
     "load_config": "router.config",
@@ -95,3 +101,46 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+# Module paths that users imported before 0.x moved them into subpackages (issue 13).
+# Importing an old path warns once and hands back a module that forwards to the new one.
+# Remove after one release.
+_MOVED: dict[str, str] = {
+    "router.catalog": "router.routing.catalog",
+    "router.fallback": "router.calls.fallback",
+    "router.l2": "router.decision.l2",
+    "router.model": "router.decision.artifact",
+    "router.strategies": "router.routing.strategies",
+}
+
+
+class _MovedModules:
+    """A meta-path finder and loader for the paths in ``_MOVED``."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        # duck-typed: importing importlib.abc would cost every ``import router``
+        return ModuleSpec(fullname, cast("Loader", self)) if fullname in _MOVED else None
+
+    def create_module(self, spec: ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        new = _MOVED[module.__name__]
+        warnings.warn(
+            f"{module.__name__} moved to {new}; import from {new} (or from router) instead: "
+            "the old path will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        target = importlib.import_module(new)
+
+        def forward(name: str) -> Any:
+            return getattr(target, name)
+
+        module.__getattr__ = forward  # type: ignore[method-assign]
+        module.__dict__["__all__"] = list(getattr(target, "__all__", ()))
+        module.__doc__ = f"Deprecated alias of {new}."
+
+
+sys.meta_path.append(_MovedModules())

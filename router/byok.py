@@ -16,23 +16,23 @@ from router.secrets import Secret, as_secret
 if TYPE_CHECKING:
     import httpx
 
-    from router.calls import CallEngine, ChatResponse, ChatStream
-    from router.catalog import Catalog
-    from router.fallback import CooldownStore, FallbackPolicy
-    from router.l2 import L2Config
+    from router.calls._sync_bridge import SyncBridge
+    from router.calls.engine import CallEngine, ChatResponse, ChatStream
+    from router.calls.fallback import CooldownStore, FallbackPolicy
+    from router.calls.responses import Responses
+    from router.decision.l2 import L2Config
     from router.log.store import DecisionLog
-    from router.planning import RoutePlan, Rule
     from router.policy.api import FirewallRules, RoutingRules
     from router.policy.store import PolicyStore
-    from router.responses import Responses
-    from router.strategies import Strategy
-    from router.sync_bridge import SyncBridge
+    from router.routing.catalog import Catalog
+    from router.routing.planning import RoutePlan, Rule
+    from router.routing.strategies import Strategy
 
 __all__ = ["ByokMixin", "SyncChatStream"]
 
 
 class SyncChatStream:
-    """A :class:`~router.calls.ChatStream` driven from synchronous code."""
+    """A :class:`~router.calls.engine.ChatStream` driven from synchronous code."""
 
     def __init__(self, stream: ChatStream, bridge: SyncBridge) -> None:
         self._stream = stream
@@ -202,7 +202,7 @@ class ByokMixin:
     @property
     def bridge(self) -> SyncBridge:
         if self._bridge is None:
-            from router.sync_bridge import SyncBridge
+            from router.calls._sync_bridge import SyncBridge
 
             self._bridge = SyncBridge()
         return self._bridge
@@ -260,7 +260,7 @@ class ByokMixin:
     @property
     def responses(self) -> Responses:
         """``router.responses.create(model=, input=, stream=)`` in the Responses API shape."""
-        from router.responses import Responses
+        from router.calls.responses import Responses
 
         return Responses(self)
 
@@ -344,11 +344,11 @@ class ByokMixin:
 
 
 def _build_engine(classify: Any, s: Mapping[str, Any]) -> CallEngine:
-    from router.calls import CallEngine
-    from router.catalog import default_catalog
-    from router.l2 import L2Classifier, L2Config
-    from router.planning import RoutingPolicy, Rule
-    from router.strategies import Strategy, load_profiles
+    from router.calls.engine import CallEngine
+    from router.decision.l2 import L2Classifier, L2Config
+    from router.routing.catalog import default_catalog
+    from router.routing.planning import RoutingPolicy, Rule
+    from router.routing.strategies import Strategy, load_profiles
 
     catalog = s["catalog"] or default_catalog()
     if s["providers"] or s["models"]:

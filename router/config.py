@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from router.catalog import FieldError
+from router.calls.fallback import FallbackPolicy
+from router.decision.l2 import L2Config
 from router.errors import ConfigError
-from router.fallback import FallbackPolicy
-from router.l2 import L2Config
-from router.planning import Rule
+from router.routing.catalog import FieldError
+from router.routing.planning import Rule
+from router.routing.strategies import Strategy, load_profiles
 from router.secrets import Secret, as_secret
-from router.strategies import Strategy, load_profiles
 
 __all__ = ["RouterConfig", "load_config", "load_config_with_section"]
 
@@ -317,7 +317,7 @@ def _policy(data: Mapping[str, Any], loc: _Located) -> dict[str, Any]:
 
 def _check_catalog(config: RouterConfig, loc: _Located) -> None:
     """Validate providers/models now, so their errors carry a line number."""
-    from router.catalog import default_catalog
+    from router.routing.catalog import default_catalog
 
     try:
         default_catalog().with_overrides(config.providers, config.models)

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from router.byok import ByokMixin
-from router.classifier import Classifier
-from router.features import FeatureExtractor
+from router.decision.classifier import Classifier
+from router.decision.features import FeatureExtractor
 from router.types import Decision
 
 __all__ = ["Router"]

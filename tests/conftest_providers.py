@@ -9,8 +9,8 @@ import pytest
 from fake_providers import FakeProviders
 
 from router import Router
-from router.catalog import Catalog, ModelSpec, ProviderSpec
-from router.fallback import FallbackPolicy
+from router.calls.fallback import FallbackPolicy
+from router.routing.catalog import Catalog, ModelSpec, ProviderSpec
 
 # Test keys: long enough that a leak would be unmistakable in any message.
 KEYS = {

@@ -8,9 +8,9 @@ from typing import Any
 
 from fake_providers import FakeProviders
 
-from router.catalog import Catalog, ModelSpec, ProviderSpec
 from router.log.sqlite import SQLiteDecisionLog
 from router.log.store import DecisionRecord, Feedback
+from router.routing.catalog import Catalog, ModelSpec, ProviderSpec
 
 K8S = (
     "Write a Kubernetes deployment manifest for the {x} service with {n} replicas, "

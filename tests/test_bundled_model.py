@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router.model import bundled_artifact_path, load_artifact
+from router.decision.artifact import bundled_artifact_path, load_artifact
 
 
 def _shared_datasets() -> Path | None:

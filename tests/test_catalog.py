@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from router.catalog import API_STYLES, Catalog, FieldError, default_catalog
 from router.errors import ConfigError
+from router.routing.catalog import API_STYLES, Catalog, FieldError, default_catalog
 from router.secrets import Secret
 from router.types import TASKS, TIERS, Tier
 

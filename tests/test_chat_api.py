@@ -12,8 +12,8 @@ from conftest_providers import KEYS
 from fake_providers import FakeProviders, Fault
 
 from router import Router
-from router.calls import ChatResponse
-from router.l2 import L2Config
+from router.calls.engine import ChatResponse
+from router.decision.l2 import L2Config
 
 MakeRouter = Callable[..., Router]
 TOOLS = [

@@ -9,7 +9,7 @@ from fake_providers import FakeProviders
 
 from router import ConfigError, Router
 from router.config import load_config
-from router.strategies import Strategy
+from router.routing.strategies import Strategy
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "config.yaml"
 

@@ -11,7 +11,7 @@ from conftest_providers import KEYS
 from fake_providers import FakeProviders, Fault
 
 from router import APIError, Router
-from router.fallback import CooldownStore, InMemoryCooldownStore
+from router.calls.fallback import CooldownStore, InMemoryCooldownStore
 
 MakeRouter = Callable[..., Router]
 HI = [{"role": "user", "content": "Say hello"}]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from router.decision.inputs import read_prompt
 from router.errors import RouterInputError
-from router.inputs import read_prompt
 
 
 def test_plain_string_is_the_text() -> None:

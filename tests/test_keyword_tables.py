@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from router.resources import load_keyword_tables
-from router.text import KeywordIndex
+from router._resources import load_keyword_tables
+from router.decision.text import KeywordIndex
 
 KEYWORDS_DIR = Path(__file__).resolve().parents[1] / "router" / "data" / "keywords"
 FILES = sorted(KEYWORDS_DIR.glob("*.yaml"))

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router.classifier import Classifier
+from router.decision.artifact import ARTIFACT_VERSION, bundled_artifact_path, load_artifact
+from router.decision.classifier import Classifier
 from router.errors import ModelArtifactError
-from router.model import ARTIFACT_VERSION, bundled_artifact_path, load_artifact
 
 BUNDLED = bundled_artifact_path()
 needs_bundled = pytest.mark.skipif(not BUNDLED.exists(), reason="no bundled model artifact")
@@ -128,11 +128,11 @@ def _drop_vocabulary(path: Path) -> None:
 def test_broken_bundled_model_falls_back_to_rules_with_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import router.model
+    import router.decision.artifact
 
     broken = tmp_path / "tierrouter-model.json"
     broken.write_text("{}", encoding="utf-8")
-    monkeypatch.setattr(router.model, "bundled_artifact_path", lambda: broken)
+    monkeypatch.setattr(router.decision.artifact, "bundled_artifact_path", lambda: broken)
     decision = Classifier().classify("Write a limerick about a cat.")
     assert decision.source == "rules"
     assert any("bundled model unavailable" in w and str(broken) in w for w in decision.warnings)

@@ -11,11 +11,11 @@ from conftest_providers import small_catalog
 from fake_providers import FakeProviders
 
 from router import Router
-from router.catalog import Catalog
 from router.errors import ConfigError, NoCandidateError
-from router.model_strings import RequestKind, parse_model_string
 from router.policy.rules import RoutingRule, RuleContext, RuleMatch
-from router.strategies import Strategy
+from router.routing.catalog import Catalog
+from router.routing.model_strings import RequestKind, parse_model_string
+from router.routing.strategies import Strategy
 
 MakeRouter = Callable[..., Router]
 CODE = "Write a Python function that reverses a linked list"

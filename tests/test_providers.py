@@ -310,7 +310,7 @@ def test_failed_server_reply_is_mapped(fake: FakeProviders, make_router: MakeRou
 
 
 def test_made_up_ids_are_random_hex_of_the_asked_length() -> None:
-    from router.ids import random_hex
+    from router._ids import random_hex
     from router.providers.base import new_id
 
     ids = {random_hex(16) for _ in range(1000)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from router import Router, Task, Tier
-from router.features import FEATURE_NAMES
+from router.decision.features import FEATURE_NAMES
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from router.catalog import Catalog, default_catalog
 from router.errors import ConfigError, NoCandidateError
-from router.model_strings import RequestKind, parse_model_string, strategy_of_mode
-from router.planning import Needs, RoutingPolicy, Rule, plan_route
-from router.strategies import Strategy, load_profiles, rank
+from router.routing.catalog import Catalog, default_catalog
+from router.routing.model_strings import RequestKind, parse_model_string, strategy_of_mode
+from router.routing.planning import Needs, RoutingPolicy, Rule, plan_route
+from router.routing.strategies import Strategy, load_profiles, rank
 from router.types import Decision, Task, Tier
 
 

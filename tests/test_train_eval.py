@@ -43,7 +43,7 @@ def trained(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @needs_data
 def test_cli_train_writes_a_loadable_artifact(trained: Path) -> None:
     from router import Router
-    from router.model import load_artifact
+    from router.decision.artifact import load_artifact
 
     artifact = load_artifact(trained)
     assert trained.with_suffix(".npz").exists() and trained.with_suffix(".joblib").exists()

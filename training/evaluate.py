@@ -153,7 +153,7 @@ def _catalog_costs(
     try:
         import yaml
 
-        from router.resources import DATA_DIR
+        from router._resources import DATA_DIR
 
         catalog = yaml.safe_load((Path(DATA_DIR) / "catalog.yaml").read_text(encoding="utf-8"))
         models = catalog["models"]
@@ -192,7 +192,7 @@ def evaluate(
     rules_router = Router(model=False)
     decided = {"model": _decide(model_router, rows), "rules": _decide(rules_router, rows)}
     extractor = rules_router.extractor
-    from router.inputs import read_prompt
+    from router.decision.inputs import read_prompt
 
     tokens = [
         extractor.extract(read_prompt(ex.messages if ex.messages is not None else ex.text)).tokens

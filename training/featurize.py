@@ -1,8 +1,9 @@
 """Examples -> model input, through the router's own extractor.
 
 Training must read a prompt exactly as the router does at run time, so every row
-goes through :func:`router.inputs.read_prompt`, the router's
-:class:`~router.features.FeatureExtractor` and :class:`router.model.Featurizer`;
+goes through :func:`router.decision.inputs.read_prompt`, the router's
+:class:`~router.decision.features.FeatureExtractor` and
+:class:`router.decision.artifact.Featurizer`;
 nothing here re-implements a feature. What lives here is only what training
 adds: the vocabulary choice and the sparse matrix the estimators fit on.
 """
@@ -17,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from router.features import SIGNAL_NAMES, Extraction, FeatureExtractor
-from router.inputs import read_prompt
-from router.model import FLAG_NAMES, FeatureLayout, Featurizer
+from router.decision.artifact import FLAG_NAMES, FeatureLayout, Featurizer
+from router.decision.features import SIGNAL_NAMES, Extraction, FeatureExtractor
+from router.decision.inputs import read_prompt
 from training.examples import Example
 
 if TYPE_CHECKING:

@@ -81,7 +81,7 @@ def plan_judging(
     limit: int | None = None,
 ) -> JudgePlan:
     """Which records still need a grade from ``model``, and what grading them will cost."""
-    from router.planning import estimate_tokens
+    from router.routing.planning import estimate_tokens
 
     source = f"judge:{model}"
     done = {f.decision_id for f in log.feedback() if f.source == source}

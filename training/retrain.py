@@ -94,8 +94,8 @@ def guard_sample(rows: Sequence[Example], size: int, seed: int) -> list[Example]
 
 
 def _champion(registry: str | Path | None) -> tuple[Any, str]:
+    from router.decision.artifact import bundled_artifact_path
     from router.log.registry import promoted_version, registry_root
-    from router.model import bundled_artifact_path
 
     name = promoted_version(registry)
     if name is not None:

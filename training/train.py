@@ -43,8 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from router.features import Extraction
-from router.model import ARTIFACT_FORMAT, ARTIFACT_VERSION, FeatureLayout
+from router.decision.artifact import ARTIFACT_FORMAT, ARTIFACT_VERSION, FeatureLayout
+from router.decision.features import Extraction
 from router.types import band_position
 from training import featurize as F
 from training.examples import TASK_NAMES, TIER_NAMES, Example

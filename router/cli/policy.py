@@ -503,7 +503,7 @@ def catalog(
     """The task x tier -> model table for a profile, with prices per 1M tokens."""
     from rich.table import Table
 
-    from router.strategies import load_profiles, rank
+    from router.routing.strategies import load_profiles, rank
     from router.types import Task, Tier
 
     router = _router(None, config)

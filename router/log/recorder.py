@@ -18,8 +18,8 @@ from router.log.config import LogConfig, default_redact
 from router.log.store import DecisionLog, DecisionRecord, Outcome, prompt_hash
 
 if TYPE_CHECKING:
-    from router.catalog import ModelSpec
-    from router.planning import RoutePlan
+    from router.routing.catalog import ModelSpec
+    from router.routing.planning import RoutePlan
 
 __all__ = ["Recorder", "user_text"]
 

@@ -25,7 +25,7 @@ from router.errors import ConfigError
 from router.log.paths import model_dir
 
 if TYPE_CHECKING:
-    from router.model import ModelArtifact
+    from router.decision.artifact import ModelArtifact
 
 __all__ = [
     "ModelEntry",
@@ -139,8 +139,8 @@ def promoted_artifact(root: str | Path | None = None) -> ModelArtifact | None:
     name = promoted_version(base)
     if name is None:
         return None
+    from router.decision.artifact import load_artifact
     from router.errors import ModelArtifactError
-    from router.model import load_artifact
 
     try:
         return load_artifact(base / name / ARTIFACT)

@@ -87,7 +87,7 @@ class RoutingRules(_Rules[RoutingRule]):
     label = "routing rule"
 
     def _parse(self, raw: Mapping[str, Any]) -> RoutingRule:
-        from router.strategies import load_profiles
+        from router.routing.strategies import load_profiles
 
         return RoutingRule.from_dict(raw, profiles=tuple(load_profiles()))
 

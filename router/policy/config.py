@@ -25,7 +25,7 @@ def parse_policy_settings(data: Mapping[str, Any], loc: Any) -> dict[str, Any]:
     """Router keyword arguments from the config's policy keys; ``loc`` adds file:line."""
     from router.policy.firewall import FirewallRule
     from router.policy.rules import RoutingRule
-    from router.strategies import load_profiles
+    from router.routing.strategies import load_profiles
 
     out: dict[str, Any] = {}
     db = data.get("policy_db")

@@ -1,6 +1,6 @@
 """Apply the policy to a request: routing rules before planning, the firewall around the call.
 
-The call engine (``router/calls.py``) calls in at four points:
+The call engine (``router/calls/engine.py``) calls in at four points:
 
 * :meth:`PolicyEngine.screen_prompt` first, before anything can leave
   (L2 included): block raises :class:`FirewallBlocked`, mask rewrites the
@@ -30,8 +30,8 @@ from router.policy.rules import RoutingRule, RuleContext, order_key
 from router.policy.store import PolicyStore
 
 if TYPE_CHECKING:
-    from router.catalog import Catalog, ModelSpec
-    from router.planning import RoutePlan, RoutingPolicy
+    from router.routing.catalog import Catalog, ModelSpec
+    from router.routing.planning import RoutePlan, RoutingPolicy
     from router.types import Decision
 
 __all__ = ["PlanFn", "PolicyEngine", "Snapshot", "attach_policy", "with_warnings"]
@@ -87,7 +87,7 @@ class PolicyEngine:
         return snap
 
     def _load(self, version: Hashable) -> Snapshot:
-        from router.strategies import load_profiles
+        from router.routing.strategies import load_profiles
 
         profiles = tuple(load_profiles())
         routing = sorted(
@@ -155,9 +155,9 @@ class PolicyEngine:
     def _apply(
         self, rule: RoutingRule, model: str | None, policy: RoutingPolicy, plan: PlanFn
     ) -> RoutePlan:
-        from router.model_strings import RequestKind, parse_model_string, strategy_of_mode
-        from router.planning import Rule
-        from router.strategies import Strategy
+        from router.routing.model_strings import RequestKind, parse_model_string, strategy_of_mode
+        from router.routing.planning import Rule
+        from router.routing.strategies import Strategy
 
         action = rule.action
         request = parse_model_string(model)
@@ -270,7 +270,7 @@ class PolicyEngine:
 
 
 def _mode_word(strategy: Any) -> str:
-    from router.model_strings import mode_of
+    from router.routing.model_strings import mode_of
 
     return mode_of(strategy)
 
@@ -326,8 +326,8 @@ def _context(
     policy: RoutingPolicy,
     needs_text: bool,
 ) -> RuleContext:
-    from router.model_strings import mode_of, parse_model_string
-    from router.strategies import load_profiles
+    from router.routing.model_strings import mode_of, parse_model_string
+    from router.routing.strategies import load_profiles
 
     request = parse_model_string(model)
     strategy = request.strategy or policy.strategy
@@ -416,7 +416,7 @@ def attach_policy(engine: Any, legacy: Sequence[Any], settings: Mapping[str, Any
     from router.policy.api import FirewallRules, RoutingRules, catalog_validator
     from router.policy.rules import from_legacy
     from router.policy.store import open_store
-    from router.strategies import load_profiles
+    from router.routing.strategies import load_profiles
 
     store = open_store(settings.get("policy_db"), settings.get("policy_store"))
     profiles = tuple(load_profiles())

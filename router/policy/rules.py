@@ -21,13 +21,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from router._ids import random_hex
 from router.errors import ConfigError
-from router.ids import random_hex
-from router.model_strings import MODES
+from router.routing.model_strings import MODES
 from router.types import Task, Tier
 
 if TYPE_CHECKING:
-    from router.planning import Rule
+    from router.routing.planning import Rule
 
 __all__ = [
     "RoutingRule",

@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from router.ids import random_hex
+from router._ids import random_hex
 from router.providers.sse import SSEEvent, aiter_sse
 from router.secrets import Secret
 

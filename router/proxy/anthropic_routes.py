@@ -75,7 +75,7 @@ async def _stream(
 
 async def count_tokens(request: Request) -> Response:
     """An estimate (the router's own), for clients that size their context with it."""
-    from router.planning import estimate_tokens
+    from router.routing.planning import estimate_tokens
 
     ex = Exchange(_ctx(request), request, "messages.count_tokens", Wire.ANTHROPIC)
     try:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from router.ids import random_hex
+from router._ids import random_hex
 from router.proxy.errors import ProxyError, Wire, invalid, sse_error
 from router.proxy.headers import sse_comment
 from router.proxy.json_bytes import dumps

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.catalog import ModelSpec
 from router.errors import ConfigError
-from router.model_strings import RequestKind, parse_model_string
 from router.proxy.context import ProxyContext
 from router.proxy.errors import ProxyError, invalid
+from router.routing.catalog import ModelSpec
+from router.routing.model_strings import RequestKind, parse_model_string
 
 __all__ = ["check_model", "model_list"]
 
@@ -78,7 +78,7 @@ def _available(ctx: ProxyContext) -> Any:
 
 def model_list(ctx: ProxyContext) -> list[dict[str, Any]]:
     """``auto`` entries first, then every catalog model this server can call."""
-    from router.strategies import Strategy, load_profiles
+    from router.routing.strategies import Strategy, load_profiles
 
     autos = ["auto"] + [f"auto:{s.value}" for s in Strategy]
     autos += [f"auto:{p}" for p in load_profiles() if p != "auto"]

@@ -124,7 +124,7 @@ class ChatEncoder:
 
 
 class _Capture:
-    """Stands in for the router inside ``router.responses.Responses`` to keep the
+    """Stands in for the router inside ``router.calls.responses.Responses`` to keep the
     chat reply or stream, whose routing facts the Responses shape does not expose."""
 
     def __init__(self, router: Any) -> None:
@@ -160,7 +160,7 @@ async def responses(request: Request) -> Response:
             if k not in ("model", "input", "stream") and k not in _RESPONSES_DROPPED
         }
         stream = bool(body.get("stream"))
-        from router.responses import Responses
+        from router.calls.responses import Responses
 
         capture = _Capture(ex.ctx.router)
         api = Responses(capture)

@@ -10,7 +10,7 @@ them from a fitted scikit-learn model; this module never imports scikit-learn.
 
 The feature vector, in order:
 
-* ``signals``: the extractor values in :data:`router.features.SIGNAL_NAMES` order;
+* ``signals``: the extractor values in :data:`router.decision.features.SIGNAL_NAMES` order;
 * ``flags``: has_tools, has_images, wants_structured, multi_turn;
 * ``languages``: a one-hot of the detected language over the artifact's list;
 * ``length_buckets``: a one-hot of the estimated token count over bucket edges;
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from router.decision.features import FEATURE_NAMES, SIGNAL_NAMES, Extraction
 from router.errors import ModelArtifactError
-from router.features import FEATURE_NAMES, SIGNAL_NAMES, Extraction
 from router.types import TASKS, TIERS
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ _BUNDLED_NAME = "tierrouter-model"
 
 def bundled_artifact_path() -> Path:
     """Where the shipped model lives: inside the wheel, or at the top of a source checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the router package
     for folder in (here / "_models", here.parent / "models"):
         candidate = folder / f"{_BUNDLED_NAME}.json"
         if candidate.exists():

@@ -15,9 +15,9 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from router.catalog import ModelSpec
 from router.errors import APIError
 from router.providers.base import ProviderError
+from router.routing.catalog import ModelSpec
 
 __all__ = [
     "Attempt",

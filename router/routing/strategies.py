@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from router.catalog import CAPABILITIES, ModelSpec
+from router._resources import DATA_DIR, load_yaml
 from router.errors import ConfigError
-from router.resources import DATA_DIR, load_yaml
+from router.routing.catalog import CAPABILITIES, ModelSpec
 from router.types import Task, Tier
 
 __all__ = ["Profile", "Strategy", "load_profiles", "rank"]

@@ -10,9 +10,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from router.catalog import Catalog, ModelSpec
-from router.errors import APIError
-from router.fallback import (
+from router.calls.fallback import (
     Attempt,
     CooldownStore,
     FallbackPolicy,
@@ -21,10 +19,12 @@ from router.fallback import (
     run_chain,
     stream_chain,
 )
-from router.l2 import L2Classifier
-from router.planning import Needs, RoutePlan, RoutingPolicy, estimate_tokens, plan_route
+from router.decision.l2 import L2Classifier
+from router.errors import APIError
 from router.providers import get_adapter
 from router.providers.base import ChatRequest, Endpoint, open_stream, send
+from router.routing.catalog import Catalog, ModelSpec
+from router.routing.planning import Needs, RoutePlan, RoutingPolicy, estimate_tokens, plan_route
 from router.secrets import Secret
 from router.types import Decision
 
@@ -480,7 +480,7 @@ class CallEngine:
 
 def _routes(model: str | None) -> bool:
     """Whether this model string routes (pins skip L2: the model is already chosen)."""
-    from router.model_strings import RequestKind, parse_model_string
+    from router.routing.model_strings import RequestKind, parse_model_string
 
     return parse_model_string(model).kind is not RequestKind.PIN
 

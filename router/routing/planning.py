@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from router.catalog import Catalog, ModelSpec
+from router._ids import random_hex
 from router.errors import ConfigError, NoCandidateError
-from router.ids import random_hex
-from router.model_strings import ModelRequest, RequestKind, parse_model_string
-from router.strategies import Profile, Strategy, load_profiles, rank
+from router.routing.catalog import Catalog, ModelSpec
+from router.routing.model_strings import ModelRequest, RequestKind, parse_model_string
+from router.routing.strategies import Profile, Strategy, load_profiles, rank
 from router.types import Decision, Task, Tier
 
 __all__ = ["Needs", "RoutePlan", "RoutingPolicy", "Rule", "estimate_tokens", "plan_route"]

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from router.inputs import read_prompt
+from router.decision.inputs import read_prompt
 from router.types import TASKS, TIERS, Decision, Task, Tier, tier_band
 
 __all__ = ["L2Classifier", "L2Config"]

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from router._resources import DATA_DIR, load_yaml
 from router.errors import ConfigError
-from router.resources import DATA_DIR, load_yaml
 from router.types import TIERS, Task, Tier
 
 __all__ = [

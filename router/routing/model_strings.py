@@ -17,7 +17,7 @@ import enum
 from dataclasses import dataclass
 
 from router.errors import ConfigError
-from router.strategies import Strategy, load_profiles
+from router.routing.strategies import Strategy, load_profiles
 
 __all__ = [
     "MODES",

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from router.decision.features import FEATURE_NAMES, SIGNAL_NAMES, Extraction
 from router.errors import ConfigError
-from router.features import FEATURE_NAMES, SIGNAL_NAMES, Extraction
 from router.types import TASKS, TIERS, Contributions, Task, Tier, tier_band
 
 __all__ = ["RuleScorer", "TierResult", "band_probabilities", "softmax"]

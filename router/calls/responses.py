@@ -6,12 +6,12 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from router._ids import random_hex
 from router.errors import RouterInputError
-from router.ids import random_hex
 
 if TYPE_CHECKING:
-    from router.calls import ChatResponse, ChatStream
-    from router.sync_bridge import SyncBridge
+    from router.calls._sync_bridge import SyncBridge
+    from router.calls.engine import ChatResponse, ChatStream
 
 __all__ = ["Responses", "to_chat_messages", "to_chat_params"]
 

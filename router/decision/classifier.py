@@ -11,17 +11,17 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from router._resources import language_config, load_keyword_tables, scoring_config
+from router.decision.features import Extraction, FeatureExtractor
+from router.decision.inputs import read_prompt
+from router.decision.language import LanguageDetector
+from router.decision.rule_scorer import RuleScorer, TierResult
+from router.decision.text import KeywordIndex
 from router.errors import ModelArtifactError
-from router.features import Extraction, FeatureExtractor
-from router.inputs import read_prompt
-from router.language import LanguageDetector
-from router.resources import language_config, load_keyword_tables, scoring_config
-from router.rules import RuleScorer, TierResult
-from router.text import KeywordIndex
 from router.types import TASKS, TIERS, Contributions, Decision, Tier, band_position, tier_band
 
 if TYPE_CHECKING:
-    from router.model import ModelArtifact
+    from router.decision.artifact import ModelArtifact
 
 __all__ = ["Classifier"]
 
@@ -87,7 +87,7 @@ class Classifier:
         )
 
     def _load_model(self, model: Any) -> ModelArtifact | None:
-        from router.model import ModelArtifact, bundled_artifact_path, load_artifact
+        from router.decision.artifact import ModelArtifact, bundled_artifact_path, load_artifact
 
         if model is False:
             return None

@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from router.decision.inputs import Prompt
+from router.decision.language import LanguageDetector
+from router.decision.text import KeywordIndex, Scan, sample, strip_boilerplate
 from router.errors import ConfigError
-from router.inputs import Prompt
-from router.language import LanguageDetector
-from router.text import KeywordIndex, Scan, sample, strip_boilerplate
 
 __all__ = [
     "EXTRACTORS",

@@ -1,0 +1,1 @@
+"""Which models, in which order: the catalog, strategies, model strings and planning."""
