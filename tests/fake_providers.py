@@ -356,7 +356,25 @@ def _error_body(api: str, status: int, key: str | None) -> dict[str, Any]:
     return {"error": {"code": status, "message": msg, "status": statuses.get(status, "UNKNOWN")}}
 
 
+def _answers_tool(api: str, body: dict[str, Any]) -> bool:
+    """Whether the request's last turn returns a tool's result: then the model
+    answers in text, so an agent's tool round-trip ends as a real one does."""
+    if api == "openai":
+        messages = body.get("messages") or [{}]
+        return bool(messages) and messages[-1].get("role") == "tool"
+    if api == "anthropic":
+        last = (body.get("messages") or [{}])[-1]
+        content = last.get("content")
+        return isinstance(content, list) and any(
+            isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+        )
+    contents = body.get("contents") or [{}]
+    return any("functionResponse" in p for p in contents[-1].get("parts") or ())
+
+
 def _first_tool(api: str, body: dict[str, Any]) -> str | None:
+    if _answers_tool(api, body):
+        return None
     if api == "openai":
         tools = body.get("tools") or []
         if tools and body.get("tool_choice") != "none":
@@ -383,18 +401,28 @@ _TOOL_ARGS = {"city": "Paris"}
 
 
 class _OpenAI:
+    """Replies as OpenAI does. Like its automatic prompt caching, a later turn of a
+    conversation (one with an assistant turn in it) whose prompt has 1024 tokens or
+    more reports three quarters of them as cached (``prompt_tokens_details``)."""
+
     def __init__(self, model: str, body: dict[str, Any], reply: str, tool: str | None) -> None:
         self.model, self.body, self.reply, self.tool = model, body, reply, tool
         self.id = f"chatcmpl-{uuid.uuid4().hex[:20]}"
-        self.prompt = _tokens(body.get("messages"))
+        messages = body.get("messages") or []
+        self.prompt = _tokens(messages)
+        later = any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages)
+        self.cached = self.prompt * 3 // 4 if later and self.prompt >= 1024 else 0
         self.completion = len(_words(reply)) if not tool else 12
 
-    def _usage(self) -> dict[str, int]:
-        return {
+    def _usage(self) -> dict[str, Any]:
+        usage: dict[str, Any] = {
             "prompt_tokens": self.prompt,
             "completion_tokens": self.completion,
             "total_tokens": self.prompt + self.completion,
         }
+        if self.cached:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cached}
+        return usage
 
     def complete(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.reply, "refusal": None}
@@ -480,12 +508,38 @@ class _OpenAI:
         return out
 
 
+THINKING = "Let me think."
+
+
+def _has_cache_control(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "cache_control" in value or any(_has_cache_control(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_cache_control(v) for v in value)
+    return False
+
+
 class _Anthropic:
+    """Replies as Anthropic does. With ``thinking`` on, a thinking block comes first;
+    with ``cache_control`` anywhere, three quarters of the prompt are read from the
+    cache (``cache_read_input_tokens``), as on a later turn of a cached conversation."""
+
     def __init__(self, model: str, body: dict[str, Any], reply: str, tool: str | None) -> None:
         self.model, self.body, self.reply, self.tool = model, body, reply, tool
         self.id = f"msg_{uuid.uuid4().hex[:24]}"
-        self.prompt = _tokens([body.get("system"), body.get("messages")])
+        prompt = _tokens([body.get("system"), body.get("messages"), body.get("tools")])
+        self.cached = prompt * 3 // 4 if _has_cache_control(body) else 0
+        self.prompt = prompt - self.cached
         self.completion = len(_words(reply)) if not tool else 12
+        self.thinking = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+
+    def _usage(self, output: int) -> dict[str, int]:
+        return {
+            "input_tokens": self.prompt,
+            "output_tokens": output,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": self.cached,
+        }
 
     def complete(self) -> dict[str, Any]:
         content: list[dict[str, Any]] = [{"type": "text", "text": self.reply}]
@@ -495,6 +549,8 @@ class _Anthropic:
                 {"type": "tool_use", "id": "toolu_01A", "name": self.tool, "input": _TOOL_ARGS}
             ]
             stop = "tool_use"
+        if self.thinking:
+            content.insert(0, {"type": "thinking", "thinking": THINKING, "signature": "sig-1"})
         return {
             "id": self.id,
             "type": "message",
@@ -503,12 +559,7 @@ class _Anthropic:
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {
-                "input_tokens": self.prompt,
-                "output_tokens": self.completion,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-            },
+            "usage": self._usage(self.completion),
         }
 
     @staticmethod
@@ -530,18 +581,43 @@ class _Anthropic:
                         "content": [],
                         "stop_reason": None,
                         "stop_sequence": None,
-                        "usage": {"input_tokens": self.prompt, "output_tokens": 1},
+                        "usage": self._usage(1),
                     },
                 },
             )
         ]
-        if self.tool:
+        first = 0
+        if self.thinking:
+            first = 1
             out.append(
                 ev(
                     "content_block_start",
                     {
                         "type": "content_block_start",
                         "index": 0,
+                        "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                    },
+                )
+            )
+            for delta in (
+                {"type": "thinking_delta", "thinking": THINKING},
+                {"type": "signature_delta", "signature": "sig-1"},
+            ):
+                out.append(
+                    ev(
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": 0, "delta": delta},
+                        True,
+                    )
+                )
+            out.append(ev("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        if self.tool:
+            out.append(
+                ev(
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": first,
                         "content_block": {
                             "type": "tool_use",
                             "id": "toolu_01A",
@@ -559,7 +635,7 @@ class _Anthropic:
                         "content_block_delta",
                         {
                             "type": "content_block_delta",
-                            "index": 0,
+                            "index": first,
                             "delta": {"type": "input_json_delta", "partial_json": piece},
                         },
                         True,
@@ -572,7 +648,7 @@ class _Anthropic:
                     "content_block_start",
                     {
                         "type": "content_block_start",
-                        "index": 0,
+                        "index": first,
                         "content_block": {"type": "text", "text": ""},
                     },
                 )
@@ -584,14 +660,14 @@ class _Anthropic:
                         "content_block_delta",
                         {
                             "type": "content_block_delta",
-                            "index": 0,
+                            "index": first,
                             "delta": {"type": "text_delta", "text": w},
                         },
                         True,
                     )
                 )
             stop = "end_turn"
-        out.append(ev("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        out.append(ev("content_block_stop", {"type": "content_block_stop", "index": first}))
         out.append(
             ev(
                 "message_delta",
