@@ -67,6 +67,8 @@ class _State:
         default_factory=lambda: collections.defaultdict(collections.deque)
     )
     replies: dict[str, str] = field(default_factory=dict)
+    # The tool a tool-use reply calls, when the request offers it: name -> arguments.
+    tool: tuple[str, dict[str, Any]] | None = None
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -135,11 +137,17 @@ class FakeProviders:
     def reply(self, model: str, text: str) -> None:
         self.state.replies[model] = text
 
+    def use_tool(self, name: str, arguments: dict[str, Any]) -> None:
+        """Tool-use replies call ``name`` with ``arguments`` when the request offers it
+        (an agent's tools: Claude Code's ``Read``), else the first tool as usual."""
+        self.state.tool = (name, arguments)
+
     def reset(self) -> None:
         with self.state.lock:
             self.state.faults.clear()
             self.state.replies.clear()
             self.state.requests.clear()
+            self.state.tool = None
 
     @property
     def requests(self) -> list[Recorded]:
@@ -234,8 +242,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         reply = self.shared.replies.get(model, f"Hello from {model}")
         tool = _first_tool(api, body)
+        args = _TOOL_ARGS
+        wanted = self.shared.tool
+        if tool is not None and wanted is not None and wanted[0] in _tool_names(api, body):
+            tool, args = wanted
         renderer = {"openai": _OpenAI, "anthropic": _Anthropic, "gemini": _Gemini}[api]
         out = renderer(model, body, reply, tool)
+        out.args = args
         if not stream:
             self._json(200, out.complete())
             return
@@ -372,6 +385,15 @@ def _answers_tool(api: str, body: dict[str, Any]) -> bool:
     return any("functionResponse" in p for p in contents[-1].get("parts") or ())
 
 
+def _tool_names(api: str, body: dict[str, Any]) -> list[str]:
+    tools = body.get("tools") or []
+    if api == "openai":
+        return [str(t.get("function", {}).get("name")) for t in tools]
+    if api == "anthropic":
+        return [str(t.get("name")) for t in tools]
+    return [str(f.get("name")) for t in tools for f in t.get("functionDeclarations") or ()]
+
+
 def _first_tool(api: str, body: dict[str, Any]) -> str | None:
     if _answers_tool(api, body):
         return None
@@ -405,6 +427,8 @@ class _OpenAI:
     conversation (one with an assistant turn in it) whose prompt has 1024 tokens or
     more reports three quarters of them as cached (``prompt_tokens_details``)."""
 
+    args: dict[str, Any] = _TOOL_ARGS
+
     def __init__(self, model: str, body: dict[str, Any], reply: str, tool: str | None) -> None:
         self.model, self.body, self.reply, self.tool = model, body, reply, tool
         self.id = f"chatcmpl-{uuid.uuid4().hex[:20]}"
@@ -433,7 +457,7 @@ class _OpenAI:
                 {
                     "id": "call_abc123",
                     "type": "function",
-                    "function": {"name": self.tool, "arguments": json.dumps(_TOOL_ARGS)},
+                    "function": {"name": self.tool, "arguments": json.dumps(self.args)},
                 }
             ]
             finish = "tool_calls"
@@ -463,7 +487,7 @@ class _OpenAI:
     def events(self) -> list[_Event]:
         out = [_Event(self._chunk({"role": "assistant", "content": "", "refusal": None}))]
         if self.tool:
-            args = json.dumps(_TOOL_ARGS)
+            args = json.dumps(self.args)
             out.append(
                 _Event(
                     self._chunk(
@@ -524,6 +548,8 @@ class _Anthropic:
     with ``cache_control`` anywhere, three quarters of the prompt are read from the
     cache (``cache_read_input_tokens``), as on a later turn of a cached conversation."""
 
+    args: dict[str, Any] = _TOOL_ARGS
+
     def __init__(self, model: str, body: dict[str, Any], reply: str, tool: str | None) -> None:
         self.model, self.body, self.reply, self.tool = model, body, reply, tool
         self.id = f"msg_{uuid.uuid4().hex[:24]}"
@@ -546,7 +572,7 @@ class _Anthropic:
         stop = "end_turn"
         if self.tool:
             content = [
-                {"type": "tool_use", "id": "toolu_01A", "name": self.tool, "input": _TOOL_ARGS}
+                {"type": "tool_use", "id": "toolu_01A", "name": self.tool, "input": self.args}
             ]
             stop = "tool_use"
         if self.thinking:
@@ -628,7 +654,7 @@ class _Anthropic:
                     True,
                 )
             )
-            args = json.dumps(_TOOL_ARGS)
+            args = json.dumps(self.args)
             for piece in (args[:5], args[5:]):
                 out.append(
                     ev(
@@ -683,6 +709,8 @@ class _Anthropic:
 
 
 class _Gemini:
+    args: dict[str, Any] = _TOOL_ARGS
+
     def __init__(self, model: str, body: dict[str, Any], reply: str, tool: str | None) -> None:
         self.model, self.body, self.reply, self.tool = model, body, reply, tool
         self.id = uuid.uuid4().hex[:22]
@@ -712,7 +740,7 @@ class _Gemini:
 
     def complete(self) -> dict[str, Any]:
         if self.tool:
-            parts = [{"functionCall": {"name": self.tool, "args": _TOOL_ARGS}}]
+            parts = [{"functionCall": {"name": self.tool, "args": self.args}}]
             return self._response(parts, "STOP", True)
         return self._response([{"text": self.reply}], "STOP", True)
 
@@ -722,7 +750,7 @@ class _Gemini:
             return _Event(f"data: {json.dumps(payload)}\r\n\r\n".encode(), content)
 
         if self.tool:
-            parts = [{"functionCall": {"name": self.tool, "args": _TOOL_ARGS}}]
+            parts = [{"functionCall": {"name": self.tool, "args": self.args}}]
             return [sse(self._response(parts, "STOP", True))]
         words = _words(self.reply)
         out = [sse(self._response([{"text": w}], None, False)) for w in words[:-1]]

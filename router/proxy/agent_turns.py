@@ -81,12 +81,13 @@ def routing_hints(
 ) -> str | None:
     """Add what the router needs for an agent's turn to ``params``: the human's
     request to classify and the model its conversation is on. Returns the
-    conversation's key; ``None`` for pinned models, which need neither."""
-    if not routes(model):
-        return None
+    conversation's key; ``None`` for pinned models, which stay where they are
+    (their decision is still made on the human's request, for the logs)."""
     human = human_request(messages, bool(params.get("tools")))
     if human is not None:
         params["route_messages"] = human
+    if not routes(model):
+        return None
     key = session_key(headers, body, messages)
     # A first turn starts a conversation, routed afresh; only a continuation (it
     # replays an assistant turn) is kept on the conversation's model.

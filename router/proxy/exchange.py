@@ -227,6 +227,7 @@ class Exchange:
                 "attempts": len(self.attempts) or None,
                 "cost": f.get("cost"),
                 "decision": f.get("decision_id"),
+                "affinity": f.get("affinity"),
                 "error": self.error,
             }
         )
