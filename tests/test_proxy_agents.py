@@ -173,11 +173,27 @@ def test_other_providers_get_a_translation_and_a_warning(
     assert sent["max_completion_tokens"] == 32000 and "max_tokens" not in sent
     assert "temperature" not in sent
     assert [t["function"]["name"] for t in sent["tools"]] == ["get_weather"]
+    # Anthropic's effort, translated to OpenAI's; thinking needs no other field there.
+    assert sent["reasoning_effort"] == "medium"
     warnings = response.headers["x-tierrouter-warnings"]
-    for dropped in ("thinking", "context_management", "output_config", "web_search"):
+    for dropped in ("context_management", "web_search", "temperature dropped"):
         assert dropped in warnings
-    assert "temperature dropped" in warnings
+    assert "thinking" not in warnings and "output_config" not in warnings
     assert response.json()["tierrouter"]["warnings"] == warnings.split("; ")
+
+
+def test_a_model_without_reasoning_gets_what_it_takes(
+    proxy: ProxyServer, fake: FakeProviders
+) -> None:
+    body = agent_body("openai/gpt-4o")
+    del body["output_config"]  # the thinking budget (10k) alone says medium effort
+    response = post(proxy, body)
+    assert response.status_code == 200, response.text
+    sent = fake.requests[-1].body
+    assert "reasoning_effort" not in sent and sent["max_tokens"] == 16384
+    warnings = response.headers["x-tierrouter-warnings"]
+    assert "reasoning_effort dropped" in warnings
+    assert "max_tokens 32000 lowered to openai/gpt-4o's limit of 16384" in warnings
 
 
 def test_an_upstream_refusal_keeps_anthropics_wording(

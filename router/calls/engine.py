@@ -554,9 +554,7 @@ class CallEngine:
         if request.native_for(self.catalog.providers[model.provider].api) is not None:
             return request
         quirks = merged_quirks(self.catalog.defaults.get("params"), model.params)
-        if not quirks:
-            return request
-        params, warnings = apply_quirks(request.params, quirks, model.id)
+        params, warnings = apply_quirks(request.params, quirks, model.id, model.max_output)
         if warnings:
             warned[model.id] = warnings
         return ChatRequest(request.messages, params, request.native)

@@ -43,6 +43,8 @@ _TRANSLATED = frozenset(
         "stop_sequences", "metadata", "tools", "tool_choice",
     }
 )  # fmt: skip
+# Effort levels Anthropic names that OpenAI's reasoning_effort lacks.
+_EFFORT = {"low": "low", "medium": "medium", "high": "high", "max": "high", "xhigh": "high"}
 
 
 def to_chat_request(
@@ -74,10 +76,17 @@ def to_chat_request(
                 f"messages[{i}].role", f"{role!r} is not 'user', 'assistant' or 'system'"
             )
         messages.extend(_message(role, message.get("content"), f"messages[{i}]", out))
+    params = _params(body, out)
+    carried = _TRANSLATED
+    effort = _effort(body)
+    if effort is not None:
+        # Models that take no reasoning_effort drop it (catalog quirks), with a warning.
+        params["reasoning_effort"] = effort
+        carried = carried | {"thinking", "output_config"}
     for key in body:
-        if key not in _TRANSLATED and body[key] is not None:
+        if key not in carried and body[key] is not None:
             _note(out, f"{key} dropped: only Anthropic models take it")
-    return messages, _params(body, out)
+    return messages, params
 
 
 def _note(dropped: list[str], warning: str) -> None:
@@ -213,6 +222,22 @@ def _params(body: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
     if choice is not None:
         params.update(_tool_choice(choice))
     return params
+
+
+def _effort(body: dict[str, Any]) -> str | None:
+    """OpenAI's ``reasoning_effort`` for Anthropic's ``output_config.effort``, else for
+    a ``thinking`` budget (under 4k tokens low, under 16k medium, else high)."""
+    config = body.get("output_config")
+    if isinstance(config, dict) and isinstance(config.get("effort"), str):
+        effort = _EFFORT.get(config["effort"])
+        if effort is not None and set(config) <= {"effort"}:
+            return effort
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if isinstance(budget, int) and not isinstance(budget, bool):
+            return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+    return None
 
 
 def _tool(tool: Any, at: str, dropped: list[str]) -> dict[str, Any] | None:

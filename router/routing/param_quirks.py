@@ -11,8 +11,10 @@ user's config can state them::
       tool_choice: {required: auto}                 # a tool_choice string it lacks
       response_format: {json_schema: json_object}   # a JSON mode it lacks
 
-Each change the caller could notice (a dropped or downgraded field) comes back
-as a warning, which the proxy shows in ``x-tierrouter-warnings``.
+A reply budget over the model's ``max_output`` is lowered to it (agents ask for
+the most any model gives). Each change the caller could notice (a dropped or
+downgraded field, a lowered budget) comes back as a warning, which the proxy
+shows in ``x-tierrouter-warnings``.
 """
 
 from __future__ import annotations
@@ -52,13 +54,22 @@ def merged_quirks(defaults: Mapping[str, Any] | None, model: Mapping[str, Any]) 
 
 
 def apply_quirks(
-    params: Mapping[str, Any], quirks: Mapping[str, Any], model_id: str
+    params: Mapping[str, Any],
+    quirks: Mapping[str, Any],
+    model_id: str,
+    max_output: int | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """``params`` as ``model_id`` takes them, and warnings for what changed visibly."""
-    if not quirks:
-        return dict(params), []
     out = dict(params)
     warnings: list[str] = []
+    if max_output:
+        for name in ("max_tokens", "max_completion_tokens"):
+            value = out.get(name)
+            if isinstance(value, int) and value > max_output:
+                out[name] = max_output
+                warnings.append(f"{name} {value} lowered to {model_id}'s limit of {max_output}")
+    if not quirks:
+        return out, warnings
     for name in quirks.get("drop_empty", ()):
         value = out.get(name)
         if value is not None and not value:
