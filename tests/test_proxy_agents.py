@@ -364,3 +364,36 @@ def test_a_session_header_names_the_conversation(proxy: ProxyServer) -> None:
     b = post(proxy, _turn([], "say hi"), **{"x-claude-code-session-id": "s-2"})
     assert a.headers["x-tierrouter-session"] != b.headers["x-tierrouter-session"]
     assert json.loads(a.content)["tierrouter"]["affinity"] == "new"
+
+
+def test_a_codex_style_responses_loop(proxy: ProxyServer, fake: FakeProviders) -> None:
+    """What Codex-style clients send: stateless Responses calls (store off, the whole
+    input every turn), function tools, a prompt_cache_key naming the conversation."""
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=PROXY_KEY, max_retries=0)
+    tools: Any = [{"type": "function", "name": "shell", "parameters": {"type": "object"}}]
+    common: Any = {
+        "model": "auto",
+        "instructions": "You are a coding agent.",
+        "tools": tools,
+        "store": False,
+        "include": ["reasoning.encrypted_content"],
+        "prompt_cache_key": "conversation-42",
+    }
+    items: list[Any] = [{"role": "user", "content": "list the files"}]
+    with client.responses.with_streaming_response.create(
+        input=items, stream=True, **common
+    ) as first:
+        events = [json.loads(line[6:]) for line in first.iter_lines() if line.startswith("data: ")]
+        headers = first.headers
+    call = events[-1]["response"]["output"][0]
+    assert call["type"] == "function_call" and call["name"] == "shell"
+    items += [call, {"type": "function_call_output", "call_id": call["call_id"], "output": "a.py"}]
+    second = client.responses.with_raw_response.create(input=items, **common)
+    assert second.parse().output_text.startswith("Hello from")
+    assert second.headers["x-tierrouter-model"] == headers["x-tierrouter-model"]
+    assert second.headers["x-tierrouter-session"] == headers["x-tierrouter-session"]
+    assert (headers["x-tierrouter-affinity"], second.headers["x-tierrouter-affinity"]) == (
+        "new",
+        "kept",
+    )
+    assert fake.requests[-1].body["messages"][-1]["role"] == "tool"

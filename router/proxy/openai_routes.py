@@ -129,19 +129,29 @@ class ChatEncoder:
 
 class _Capture:
     """Stands in for the router inside ``router.calls.responses.Responses`` to keep the
-    chat reply or stream, whose routing facts the Responses shape does not expose."""
+    chat reply or stream, whose routing facts the Responses shape does not expose,
+    and to give the router an agent's routing hints once the input is chat-shaped."""
 
-    def __init__(self, router: Any) -> None:
-        self.router = router
+    def __init__(self, ex: Exchange, body: dict[str, Any]) -> None:
+        self.ex = ex
+        self.body = body
+        self.router = ex.ctx.router
         self.bridge = None
         self.reply: Any = None
         self.stream: Any = None
 
+    def _hints(self, messages: Any, model: str | None, params: dict[str, Any]) -> None:
+        if isinstance(messages, list) and model is not None:
+            ex, headers = self.ex, self.ex.request.headers
+            ex.session = routing_hints(ex.ctx, headers, self.body, model, messages, params)
+
     async def achat(self, messages: Any, model: str | None = None, **params: Any) -> Any:
+        self._hints(messages, model, params)
         self.reply = await self.router.achat(messages, model=model, **params)
         return self.reply
 
     async def achat_stream(self, messages: Any, model: str | None = None, **params: Any) -> Any:
+        self._hints(messages, model, params)
         self.stream = await self.router.achat_stream(messages, model=model, **params)
         return self.stream
 
@@ -166,14 +176,15 @@ async def responses(request: Request) -> Response:
         stream = bool(body.get("stream"))
         from router.calls.responses import Responses
 
-        capture = _Capture(ex.ctx.router)
+        capture = _Capture(ex, body)
         api = Responses(capture)
         guard = ex.enter()
         if stream:
             return await _stream_responses(ex, api, capture, model, item_input, params)
         out = await guard.wait(api.acreate(model=model, input=item_input, **params))
         reply = capture.reply
-        ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
+        f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
+        ex.facts = f = ex.routed(f, reply.decision.tier.rank, translated=True)
         ex.attempts = reply.attempts
         out.pop("router", None)
         out.setdefault("error", None)
@@ -195,11 +206,14 @@ async def _stream_responses(
     # response.created goes out before any upstream call; wait for real output.
     first = await ex.prefetch(events, lambda e: e.get("type") != "response.created")
     stream = capture.stream
-    ex.facts = f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+    rank = stream.decision.tier.rank
+    f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+    ex.facts = f = ex.routed(f, rank, translated=True)
 
     def summary() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         attempts = stream.attempts
-        return facts(stream.decision, stream.model_used, stream.cost, attempts), attempts
+        final = facts(stream.decision, stream.model_used, stream.cost, attempts)
+        return ex.routed(final, rank, translated=True), attempts
 
     encoder = ResponsesEncoder(lambda: summary()[0])
     headers = routing_headers(f, with_cost=False)
