@@ -26,7 +26,9 @@ _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "functio
 _NOT_FORWARDED = frozenset({"model", "messages", "stream", "stream_options"})
 # Responses fields with no meaning for a stateless router; dropped rather than
 # forwarded to providers that would reject them.
-_RESPONSES_DROPPED = frozenset({"store", "include", "truncation", "background", "prompt_cache_key"})
+_RESPONSES_DROPPED = frozenset(
+    {"store", "include", "truncation", "background", "prompt_cache_key", "client_metadata"}
+)
 _RESPONSES_STATEFUL = ("previous_response_id", "conversation", "prompt")
 
 
@@ -173,6 +175,7 @@ async def responses(request: Request) -> Response:
             for k, v in body.items()
             if k not in ("model", "input", "stream") and k not in _RESPONSES_DROPPED
         }
+        _hosted_tools(params, ex.dropped)
         stream = bool(body.get("stream"))
         from router.calls.responses import Responses
 
@@ -195,6 +198,21 @@ async def responses(request: Request) -> Response:
         return ex.fail(exc)
     finally:
         await ex.settle()
+
+
+def _hosted_tools(params: dict[str, Any], dropped: list[str]) -> None:
+    """Leave out the tools OpenAI runs itself (web search, file search, ...): the
+    router calls models through chat completions, which has no place for them."""
+    tools = params.get("tools")
+    if not isinstance(tools, list):
+        return
+    kept = [t for t in tools if not isinstance(t, dict) or t.get("type", "function") == "function"]
+    for tool in tools:
+        if isinstance(tool, dict) and tool.get("type", "function") != "function":
+            note = f"{tool.get('type')} tool dropped: only OpenAI's Responses API runs it"
+            if note not in dropped:
+                dropped.append(note)
+    params["tools"] = kept
 
 
 async def _stream_responses(
