@@ -67,6 +67,8 @@ class _State:
         default_factory=lambda: collections.defaultdict(collections.deque)
     )
     replies: dict[str, str] = field(default_factory=dict)
+    # The tool a tool-use reply calls, when the request offers it: name -> arguments.
+    tool: tuple[str, dict[str, Any]] | None = None
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -135,11 +137,17 @@ class FakeProviders:
     def reply(self, model: str, text: str) -> None:
         self.state.replies[model] = text
 
+    def use_tool(self, name: str, arguments: dict[str, Any]) -> None:
+        """Tool-use replies call ``name`` with ``arguments`` when the request offers it
+        (an agent's tools: Claude Code's ``Read``), else the first tool as usual."""
+        self.state.tool = (name, arguments)
+
     def reset(self) -> None:
         with self.state.lock:
             self.state.faults.clear()
             self.state.replies.clear()
             self.state.requests.clear()
+            self.state.tool = None
 
     @property
     def requests(self) -> list[Recorded]:
@@ -234,8 +242,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         reply = self.shared.replies.get(model, f"Hello from {model}")
         tool = _first_tool(api, body)
+        args = _TOOL_ARGS
+        wanted = self.shared.tool
+        if tool is not None and wanted is not None and wanted[0] in _tool_names(api, body):
+            tool, args = wanted
         renderer = {"openai": _OpenAI, "anthropic": _Anthropic, "gemini": _Gemini}[api]
         out = renderer(model, body, reply, tool)
+        out.args = args
         if not stream:
             self._json(200, out.complete())
             return
@@ -356,7 +369,34 @@ def _error_body(api: str, status: int, key: str | None) -> dict[str, Any]:
     return {"error": {"code": status, "message": msg, "status": statuses.get(status, "UNKNOWN")}}
 
 
+def _answers_tool(api: str, body: dict[str, Any]) -> bool:
+    """Whether the request's last turn returns a tool's result: then the model
+    answers in text, so an agent's tool round-trip ends as a real one does."""
+    if api == "openai":
+        messages = body.get("messages") or [{}]
+        return bool(messages) and messages[-1].get("role") == "tool"
+    if api == "anthropic":
+        last = (body.get("messages") or [{}])[-1]
+        content = last.get("content")
+        return isinstance(content, list) and any(
+            isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+        )
+    contents = body.get("contents") or [{}]
+    return any("functionResponse" in p for p in contents[-1].get("parts") or ())
+
+
+def _tool_names(api: str, body: dict[str, Any]) -> list[str]:
+    tools = body.get("tools") or []
+    if api == "openai":
+        return [str(t.get("function", {}).get("name")) for t in tools]
+    if api == "anthropic":
+        return [str(t.get("name")) for t in tools]
+    return [str(f.get("name")) for t in tools for f in t.get("functionDeclarations") or ()]
+
+
 def _first_tool(api: str, body: dict[str, Any]) -> str | None:
+    if _answers_tool(api, body):
+        return None
     if api == "openai":
         tools = body.get("tools") or []
         if tools and body.get("tool_choice") != "none":
@@ -383,18 +423,30 @@ _TOOL_ARGS = {"city": "Paris"}
 
 
 class _OpenAI:
+    """Replies as OpenAI does. Like its automatic prompt caching, a later turn of a
+    conversation (one with an assistant turn in it) whose prompt has 1024 tokens or
+    more reports three quarters of them as cached (``prompt_tokens_details``)."""
+
+    args: dict[str, Any] = _TOOL_ARGS
+
     def __init__(self, model: str, body: dict[str, Any], reply: str, tool: str | None) -> None:
         self.model, self.body, self.reply, self.tool = model, body, reply, tool
         self.id = f"chatcmpl-{uuid.uuid4().hex[:20]}"
-        self.prompt = _tokens(body.get("messages"))
+        messages = body.get("messages") or []
+        self.prompt = _tokens(messages)
+        later = any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages)
+        self.cached = self.prompt * 3 // 4 if later and self.prompt >= 1024 else 0
         self.completion = len(_words(reply)) if not tool else 12
 
-    def _usage(self) -> dict[str, int]:
-        return {
+    def _usage(self) -> dict[str, Any]:
+        usage: dict[str, Any] = {
             "prompt_tokens": self.prompt,
             "completion_tokens": self.completion,
             "total_tokens": self.prompt + self.completion,
         }
+        if self.cached:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cached}
+        return usage
 
     def complete(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.reply, "refusal": None}
@@ -405,7 +457,7 @@ class _OpenAI:
                 {
                     "id": "call_abc123",
                     "type": "function",
-                    "function": {"name": self.tool, "arguments": json.dumps(_TOOL_ARGS)},
+                    "function": {"name": self.tool, "arguments": json.dumps(self.args)},
                 }
             ]
             finish = "tool_calls"
@@ -435,7 +487,7 @@ class _OpenAI:
     def events(self) -> list[_Event]:
         out = [_Event(self._chunk({"role": "assistant", "content": "", "refusal": None}))]
         if self.tool:
-            args = json.dumps(_TOOL_ARGS)
+            args = json.dumps(self.args)
             out.append(
                 _Event(
                     self._chunk(
@@ -480,21 +532,51 @@ class _OpenAI:
         return out
 
 
+THINKING = "Let me think."
+
+
+def _has_cache_control(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "cache_control" in value or any(_has_cache_control(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_cache_control(v) for v in value)
+    return False
+
+
 class _Anthropic:
+    """Replies as Anthropic does. With ``thinking`` on, a thinking block comes first;
+    with ``cache_control`` anywhere, three quarters of the prompt are read from the
+    cache (``cache_read_input_tokens``), as on a later turn of a cached conversation."""
+
+    args: dict[str, Any] = _TOOL_ARGS
+
     def __init__(self, model: str, body: dict[str, Any], reply: str, tool: str | None) -> None:
         self.model, self.body, self.reply, self.tool = model, body, reply, tool
         self.id = f"msg_{uuid.uuid4().hex[:24]}"
-        self.prompt = _tokens([body.get("system"), body.get("messages")])
+        prompt = _tokens([body.get("system"), body.get("messages"), body.get("tools")])
+        self.cached = prompt * 3 // 4 if _has_cache_control(body) else 0
+        self.prompt = prompt - self.cached
         self.completion = len(_words(reply)) if not tool else 12
+        self.thinking = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+
+    def _usage(self, output: int) -> dict[str, int]:
+        return {
+            "input_tokens": self.prompt,
+            "output_tokens": output,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": self.cached,
+        }
 
     def complete(self) -> dict[str, Any]:
         content: list[dict[str, Any]] = [{"type": "text", "text": self.reply}]
         stop = "end_turn"
         if self.tool:
             content = [
-                {"type": "tool_use", "id": "toolu_01A", "name": self.tool, "input": _TOOL_ARGS}
+                {"type": "tool_use", "id": "toolu_01A", "name": self.tool, "input": self.args}
             ]
             stop = "tool_use"
+        if self.thinking:
+            content.insert(0, {"type": "thinking", "thinking": THINKING, "signature": "sig-1"})
         return {
             "id": self.id,
             "type": "message",
@@ -503,12 +585,7 @@ class _Anthropic:
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {
-                "input_tokens": self.prompt,
-                "output_tokens": self.completion,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-            },
+            "usage": self._usage(self.completion),
         }
 
     @staticmethod
@@ -530,18 +607,43 @@ class _Anthropic:
                         "content": [],
                         "stop_reason": None,
                         "stop_sequence": None,
-                        "usage": {"input_tokens": self.prompt, "output_tokens": 1},
+                        "usage": self._usage(1),
                     },
                 },
             )
         ]
-        if self.tool:
+        first = 0
+        if self.thinking:
+            first = 1
             out.append(
                 ev(
                     "content_block_start",
                     {
                         "type": "content_block_start",
                         "index": 0,
+                        "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                    },
+                )
+            )
+            for delta in (
+                {"type": "thinking_delta", "thinking": THINKING},
+                {"type": "signature_delta", "signature": "sig-1"},
+            ):
+                out.append(
+                    ev(
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": 0, "delta": delta},
+                        True,
+                    )
+                )
+            out.append(ev("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        if self.tool:
+            out.append(
+                ev(
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": first,
                         "content_block": {
                             "type": "tool_use",
                             "id": "toolu_01A",
@@ -552,14 +654,14 @@ class _Anthropic:
                     True,
                 )
             )
-            args = json.dumps(_TOOL_ARGS)
+            args = json.dumps(self.args)
             for piece in (args[:5], args[5:]):
                 out.append(
                     ev(
                         "content_block_delta",
                         {
                             "type": "content_block_delta",
-                            "index": 0,
+                            "index": first,
                             "delta": {"type": "input_json_delta", "partial_json": piece},
                         },
                         True,
@@ -572,7 +674,7 @@ class _Anthropic:
                     "content_block_start",
                     {
                         "type": "content_block_start",
-                        "index": 0,
+                        "index": first,
                         "content_block": {"type": "text", "text": ""},
                     },
                 )
@@ -584,14 +686,14 @@ class _Anthropic:
                         "content_block_delta",
                         {
                             "type": "content_block_delta",
-                            "index": 0,
+                            "index": first,
                             "delta": {"type": "text_delta", "text": w},
                         },
                         True,
                     )
                 )
             stop = "end_turn"
-        out.append(ev("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        out.append(ev("content_block_stop", {"type": "content_block_stop", "index": first}))
         out.append(
             ev(
                 "message_delta",
@@ -607,6 +709,8 @@ class _Anthropic:
 
 
 class _Gemini:
+    args: dict[str, Any] = _TOOL_ARGS
+
     def __init__(self, model: str, body: dict[str, Any], reply: str, tool: str | None) -> None:
         self.model, self.body, self.reply, self.tool = model, body, reply, tool
         self.id = uuid.uuid4().hex[:22]
@@ -636,7 +740,7 @@ class _Gemini:
 
     def complete(self) -> dict[str, Any]:
         if self.tool:
-            parts = [{"functionCall": {"name": self.tool, "args": _TOOL_ARGS}}]
+            parts = [{"functionCall": {"name": self.tool, "args": self.args}}]
             return self._response(parts, "STOP", True)
         return self._response([{"text": self.reply}], "STOP", True)
 
@@ -646,7 +750,7 @@ class _Gemini:
             return _Event(f"data: {json.dumps(payload)}\r\n\r\n".encode(), content)
 
         if self.tool:
-            parts = [{"functionCall": {"name": self.tool, "args": _TOOL_ARGS}}]
+            parts = [{"functionCall": {"name": self.tool, "args": self.args}}]
             return [sse(self._response(parts, "STOP", True))]
         words = _words(self.reply)
         out = [sse(self._response([{"text": w}], None, False)) for w in words[:-1]]

@@ -20,6 +20,7 @@ from fake_providers import FakeProviders
 from router import Router
 from router.proxy import ProxySettings, create_app
 from router.proxy.server import server_options
+from router.proxy.sessions import SessionStore
 from router.secrets import Secret
 
 PROXY_KEY = "tr-test-proxy-key"
@@ -150,6 +151,8 @@ def proxy_session_fixture(_fake_server: FakeProviders) -> Iterator[ProxyServer]:
 def proxy_fixture(_proxy_session: ProxyServer, fake: FakeProviders) -> ProxyServer:
     """The shared proxy with a clean fake upstream and no cooldowns left from other tests."""
     _proxy_session.router.cooldowns.until.clear()  # type: ignore[attr-defined]
+    # Nor a conversation's model from another test (session affinity).
+    _proxy_session.ctx.sessions = SessionStore()
     return _proxy_session
 
 

@@ -24,7 +24,7 @@ ROUTING_HEADERS = (
     "tier",
     "confidence",
     "source",
-    "cost",
+    "estimated-cost",
     "savings",
     "attempts",
     "decision-id",
@@ -60,7 +60,8 @@ def test_chat_completion_says_what_was_decided(proxy: ProxyServer) -> None:
     assert facts["model"].endswith(f"/{first}")
     assert facts["task"] == "general" and facts["tier"] == "SIMPLE"
     assert facts["attempts"] == "1" and facts["decision-id"].startswith("rt-")
-    assert float(facts["cost"]) > 0 and float(facts["confidence"]) > 0
+    assert float(raw.headers["x-tierrouter-cost"]) > 0 and float(facts["confidence"]) > 0
+    assert float(facts["estimated-cost"]) > 0
     body = raw.http_response.json()
     assert body["tierrouter"]["decision_id"] == facts["decision-id"]
     assert reply.usage is not None and reply.usage.total_tokens > 0
@@ -75,6 +76,10 @@ def test_streaming_carries_headers_and_a_final_summary(proxy: ProxyServer) -> No
     assert comment.startswith(": tierrouter ")
     summary = json.loads(comment.removeprefix(": tierrouter "))
     assert summary["decision_id"] == facts["decision-id"] and summary["model"] == facts["model"]
+    # The headers left before the cost was known: they carry only the estimate, named so;
+    # the real cost (the fake's token counts at the catalog's prices) comes at the end.
+    assert "x-tierrouter-cost" not in headers
+    assert summary["cost"] > 0 and summary["cost"] != summary["estimated_cost"]
     last_chunk = json.loads(lines[-3].removeprefix("data: "))
     assert last_chunk["tierrouter"] == summary
     # Without include_usage the usage-only chunk stays out, as with OpenAI.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 import weakref
@@ -22,8 +23,9 @@ from router.calls.fallback import (
 from router.decision.l2 import L2Classifier
 from router.errors import APIError
 from router.providers import get_adapter
-from router.providers.base import ChatRequest, Endpoint, open_stream, send
+from router.providers.base import ChatRequest, Endpoint, NativeRequest, open_stream, send
 from router.routing.catalog import Catalog, ModelSpec
+from router.routing.param_quirks import apply_quirks, merged_quirks
 from router.routing.planning import Needs, RoutePlan, RoutingPolicy, estimate_tokens, plan_route
 from router.secrets import Secret
 from router.types import Decision
@@ -54,6 +56,9 @@ class ChatResponse:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     cost: float | None = None
     object: str = "chat.completion"
+    # The provider's own reply body, when the request carried a ``native_request``
+    # in that provider's format (the proxy passes it through unchanged).
+    native: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def message(self) -> dict[str, Any]:
@@ -96,8 +101,13 @@ class ChatStream:
         chunks: AsyncGenerator[dict[str, Any], None],
         state: StreamState,
         on_end: Callable[[ChatStream, BaseException | None], None] | None = None,
+        warned: Mapping[str, list[str]] | None = None,
     ) -> None:
-        self.decision = plan.decision
+        self._state = state
+        self._decision = plan.decision
+        # Parameter quirks applied per candidate: their warnings join the decision
+        # once the model that answers is known.
+        self._warned = warned or {}
         self._chunks = chunks
         self._state = state
         self.usage: dict[str, int] | None = None
@@ -147,6 +157,17 @@ class ChatStream:
         return "".join(self._text)
 
     @property
+    def decision(self) -> Decision:
+        model = self._state.model
+        if model is not None and self._warned.get(model.id):
+            return _warned(self._decision, self._warned[model.id])
+        return self._decision
+
+    @decision.setter
+    def decision(self, decision: Decision) -> None:
+        self._decision = decision
+
+    @property
     def model_used(self) -> str | None:
         return self._state.model.id if self._state.model else None
 
@@ -163,9 +184,7 @@ class ChatStream:
         model = self._state.model
         if model is None or not self.usage:
             return None
-        return model.cost(
-            self.usage.get("prompt_tokens", 0), self.usage.get("completion_tokens", 0)
-        )
+        return model.usage_cost(self.usage)
 
 
 _CALL_PARAMS = frozenset({"model", "messages", "stream"})
@@ -307,21 +326,30 @@ class CallEngine:
         )
 
     def route(self, messages: Any, model: str | None = None, **params: Any) -> RoutePlan:
-        """Classify and plan without calling anything (no L2: that needs a call)."""
+        """Classify and plan without calling anything (no L2: that needs a call).
+
+        ``route_messages``: what to classify instead of ``messages`` (an agent's
+        latest human request rather than its whole transcript); ``messages``
+        still sizes the request. ``prefer``: ``(model id, tier rank)`` of the
+        model a conversation already uses (see :meth:`_keep`).
+        """
         decision = self.classify(
-            messages, tools=params.get("tools"), response_format=params.get("response_format")
+            params.get("route_messages") or messages,
+            tools=params.get("tools"),
+            response_format=params.get("response_format"),
         )
         return self._plan(messages, decision, model, params)
 
     async def aroute(self, messages: Any, model: str | None = None, **params: Any) -> RoutePlan:
         """Like :meth:`route`, refining unsure decisions with L2 when configured."""
+        asked = params.get("route_messages") or messages
         decision = self.classify(
-            messages, tools=params.get("tools"), response_format=params.get("response_format")
+            asked, tools=params.get("tools"), response_format=params.get("response_format")
         )
         if self.l2 is not None and _routes(model) and self.l2.wanted(decision):
             if self.guard is not None:  # L2 is a call too: the firewall screens it first
-                messages = (await self.guard.ascreen_prompt(messages))[0]
-            decision = await self.l2.refine(decision, messages, self._ask)
+                asked = (await self.guard.ascreen_prompt(asked))[0]
+            decision = await self.l2.refine(decision, asked, self._ask)
         return self._plan(messages, decision, model, params)
 
     def _plan(
@@ -351,8 +379,36 @@ class CallEngine:
             )
 
         if self.guard is not None:
-            return self.guard.plan(decision, messages, model, params, self.policy, plan)
-        return plan(model, self.policy)
+            routed = self.guard.plan(decision, messages, model, params, self.policy, plan)
+        else:
+            routed = plan(model, self.policy)
+        prefer = params.get("prefer")
+        if prefer and _routes(model):
+            return self._keep(routed, prefer, available)
+        return routed
+
+    def _keep(
+        self, plan: RoutePlan, prefer: Any, available: Callable[[ModelSpec], bool]
+    ) -> RoutePlan:
+        """Session affinity: the conversation's model first, unless this turn needs a
+        higher tier than the one it was chosen for (escalate, never sideways), or
+        it cannot serve the turn (no key, cooling down, too small, no tools)."""
+        ref, tier_rank = prefer
+        if plan.decision.tier.rank > int(tier_rank):
+            return plan
+        kept = self.catalog.find(str(ref))
+        needs = plan.needs
+        if (
+            kept is None
+            or not available(kept)
+            or self.cooldowns.remaining(kept.id) > 0
+            or (needs.tools and "tools" not in kept.capabilities)
+            or (needs.vision and "vision" not in kept.capabilities)
+            or (kept.context_window and kept.context_window < needs.input_tokens)
+        ):
+            return plan
+        chain = (kept, *(m for m in plan.chain if m.id != kept.id))
+        return dataclasses.replace(plan, chain=chain)
 
     async def _ask(
         self, ref: str, messages: list[dict[str, Any]], params: dict[str, Any], timeout: float
@@ -380,8 +436,9 @@ class CallEngine:
         if guard is not None:  # blocks or masks the prompt before anything leaves
             messages, screened = await guard.ascreen_prompt(messages)
         plan = await self.aroute(messages, model, **params)
-        request = ChatRequest(_as_messages(messages), _for_provider(params))
+        request = self._request(messages, params)
         attempts: list[Attempt] = []
+        warned: dict[str, list[str]] = {}
 
         async def call(candidate: ModelSpec) -> dict[str, Any]:
             adapter = get_adapter(self.catalog.providers[candidate.provider].api)
@@ -391,7 +448,7 @@ class CallEngine:
                 adapter,
                 endpoint,
                 candidate.api_model,
-                request,
+                self._for_model(request, candidate, warned),
                 timeout=self.timeout,
             )
 
@@ -412,9 +469,9 @@ class CallEngine:
         if guard is not None:  # masks, withholds or warns on the reply
             body, plan = guard.finish(body, plan, screened)
         usage = body.get("usage") or None
-        cost = None
-        if usage:
-            cost = used.cost(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+        cost = used.usage_cost(usage) if usage else None
+        if warned.get(used.id):
+            plan = dataclasses.replace(plan, decision=_warned(plan.decision, warned[used.id]))
         response = ChatResponse(
             id=str(body["id"]),
             created=int(body.get("created") or 0),
@@ -426,6 +483,7 @@ class CallEngine:
             decision=plan.decision,
             attempts=[a.to_dict() for a in attempts],
             cost=cost,
+            native=body.get("native"),
         )
         if self.recorder is not None:  # queues, never raises
             self.recorder.completed(
@@ -444,8 +502,9 @@ class CallEngine:
         plan = await self.aroute(messages, model, **params)
         if guard is not None:
             plan = guard.annotate(plan, screened)
-        request = ChatRequest(_as_messages(messages), _for_provider(params))
+        request = self._request(messages, params)
         state = StreamState()
+        warned: dict[str, list[str]] = {}
 
         def opener(candidate: ModelSpec) -> AsyncGenerator[dict[str, Any], None]:
             adapter = get_adapter(self.catalog.providers[candidate.provider].api)
@@ -454,7 +513,7 @@ class CallEngine:
                 adapter,
                 self.endpoint(candidate),
                 candidate.api_model,
-                request,
+                self._for_model(request, candidate, warned),
                 timeout=self.timeout,
             )
 
@@ -476,8 +535,31 @@ class CallEngine:
 
         if guard is not None:  # masks streamed text, even across chunk boundaries
             chunks = guard.guard_stream(chunks, lambda warned: stream.add_warnings(warned))
-        stream = ChatStream(plan, chunks, state, on_end)
+        stream = ChatStream(plan, chunks, state, on_end, warned)
         return stream
+
+    def _request(self, messages: Any, params: dict[str, Any]) -> ChatRequest:
+        native = params.get("native_request")
+        guard = self.guard
+        if native is not None and (
+            not isinstance(native, NativeRequest) or (guard is not None and guard.has_rules())
+        ):
+            # Firewall rules read and mask the translated messages only: a native
+            # body would carry the unmasked text past them.
+            native = None
+        return ChatRequest(_as_messages(messages), _for_provider(params), native)
+
+    def _for_model(
+        self, request: ChatRequest, model: ModelSpec, warned: dict[str, list[str]]
+    ) -> ChatRequest:
+        """The request with ``model``'s parameter quirks (catalog data) applied."""
+        if request.native_for(self.catalog.providers[model.provider].api) is not None:
+            return request
+        quirks = merged_quirks(self.catalog.defaults.get("params"), model.params)
+        params, warnings = apply_quirks(request.params, quirks, model.id, model.max_output)
+        if warnings:
+            warned[model.id] = warnings
+        return ChatRequest(request.messages, params, request.native)
 
 
 def _routes(model: str | None) -> bool:
@@ -489,7 +571,12 @@ def _routes(model: str | None) -> bool:
 
 # Parameters addressed to the router itself: routing rules match on them, and
 # providers (several reject unknown fields) never see them.
-_ROUTER_ONLY = frozenset({"metadata"})
+_ROUTER_ONLY = frozenset({"metadata", "route_messages", "prefer", "native_request"})
+
+
+def _warned(decision: Decision, warnings: list[str]) -> Decision:
+    new = [w for w in warnings if w not in decision.warnings]
+    return dataclasses.replace(decision, warnings=(*decision.warnings, *new)) if new else decision
 
 
 def _for_provider(params: dict[str, Any]) -> dict[str, Any]:

@@ -327,7 +327,12 @@ class StreamState:
 def _has_content(chunk: dict[str, Any]) -> bool:
     for choice in chunk.get("choices") or ():
         delta = choice.get("delta") or {}
-        if delta.get("content") or delta.get("tool_calls") or delta.get("refusal"):
+        if (
+            delta.get("content")
+            or delta.get("tool_calls")
+            or delta.get("refusal")
+            or delta.get("reasoning_content")
+        ):
             return True
     return False
 

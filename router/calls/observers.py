@@ -25,6 +25,11 @@ PlanFn = Callable[[str | None, "RoutingPolicy", Callable[["ModelSpec"], bool] | 
 class CallGuard(Protocol):
     """Routing rules and firewall around each call."""
 
+    def has_rules(self) -> bool:
+        """Whether any firewall rule reads prompts or replies (a native body then
+        cannot pass through untranslated: the rules read the translated messages)."""
+        ...
+
     async def ascreen_prompt(self, messages: Any) -> tuple[Any, list[str]]:
         """The messages with masks applied and the names of warn rules; raises to block.
 

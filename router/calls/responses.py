@@ -154,6 +154,11 @@ def to_chat_params(params: Mapping[str, Any]) -> dict[str, Any]:
                 out["response_format"] = {"type": "json_schema", "json_schema": schema}
             elif fmt and fmt.get("type") == "json_object":
                 out["response_format"] = {"type": "json_object"}
+        elif key == "reasoning":
+            # Chat completions name the Responses API's reasoning.effort reasoning_effort;
+            # reasoning summaries have no chat equivalent.
+            if isinstance(value, Mapping) and isinstance(value.get("effort"), str):
+                out["reasoning_effort"] = value["effort"]
         elif key == "tool_choice" and isinstance(value, Mapping) and value.get("name"):
             out["tool_choice"] = {"type": "function", "function": {"name": value["name"]}}
         else:

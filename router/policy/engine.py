@@ -217,6 +217,11 @@ class PolicyEngine:
 
     # ---- firewall ----------------------------------------------------------------
 
+    def has_rules(self) -> bool:
+        """Whether any firewall rule reads prompts or replies."""
+        snap = self.snapshot()
+        return bool(snap.prompt or snap.response)
+
     def screen_prompt(self, messages: Any) -> tuple[Any, list[str]]:
         """(messages with masks applied, warn rule names); raises FirewallBlocked."""
         rules = self.snapshot().prompt

@@ -47,8 +47,20 @@ class AnthropicAdapter(ProviderAdapter):
             "anthropic-version": ANTHROPIC_VERSION,
             **dict(endpoint.headers),
         }
+        native = request.native_for(self.api)
+        if native is not None:
+            # The client's own headers (betas, version) win over our defaults; the
+            # proxy passes on only headers that carry no credential.
+            headers.update(native.headers)
         if endpoint.key:
             headers["x-api-key"] = endpoint.key.reveal()
+        if native is not None:
+            raw = {**native.body, "model": model}
+            if stream:
+                raw["stream"] = True
+            else:
+                raw.pop("stream", None)
+            return HttpCall(f"{endpoint.base_url}/v1/messages", headers, raw)
         system, messages = _messages(request.messages)
         p = request.params
         body: dict[str, Any] = {
@@ -91,86 +103,131 @@ class AnthropicAdapter(ProviderAdapter):
         message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
         if calls:
             message["tool_calls"] = calls
-        usage = body.get("usage") or {}
         return completion(
             body.get("id") or "msg",
             body.get("model") or model,
             message,
             _FINISH.get(body.get("stop_reason") or "", "stop"),
-            usage_dict(_input_tokens(usage), int(usage.get("output_tokens") or 0)),
+            _usage(body.get("usage") or {}),
         )
+
+    def parse_native(self, body: Any, model: str) -> dict[str, Any]:
+        out = self.parse(body, model)
+        out["native"] = body
+        return out
 
     async def translate_stream(
         self, events: AsyncIterator[SSEEvent], model: str
     ) -> AsyncIterator[dict[str, Any]]:
-        msg_id, name = "msg", model
-        prompt = output = 0
-        finish: str | None = None
-        tool_index: dict[int, int] = {}  # content block index -> tool_calls index
+        state = _StreamState(model)
         async for event in events:
             if event.event == "ping" or not event.data:
                 continue
-            data = json.loads(event.data)
-            kind = data.get("type", event.event)
-            if kind == "message_start":
-                message = data["message"]
-                msg_id, name = message.get("id", msg_id), message.get("model", name)
-                prompt = _input_tokens(message.get("usage") or {})
-                output = int((message.get("usage") or {}).get("output_tokens") or 0)
-                yield chunk(msg_id, name, {"role": "assistant", "content": ""})
-            elif kind == "content_block_start":
-                block = data["content_block"]
-                if block.get("type") == "tool_use":
-                    idx = tool_index[data["index"]] = len(tool_index)
-                    yield chunk(
-                        msg_id,
-                        name,
-                        {
-                            "tool_calls": [
-                                {
-                                    "index": idx,
-                                    "id": block["id"],
-                                    "type": "function",
-                                    "function": {"name": block["name"], "arguments": ""},
-                                }
-                            ]
-                        },
-                    )
-            elif kind == "content_block_delta":
-                delta = data["delta"]
-                if delta.get("type") == "text_delta":
-                    yield chunk(msg_id, name, {"content": delta["text"]})
-                elif delta.get("type") == "input_json_delta":
-                    idx = tool_index.get(data["index"], 0)
-                    yield chunk(
-                        msg_id,
-                        name,
-                        {
-                            "tool_calls": [
-                                {
-                                    "index": idx,
-                                    "function": {"arguments": delta.get("partial_json", "")},
-                                }
-                            ]
-                        },
-                    )
-            elif kind == "message_delta":
-                finish = _FINISH.get((data.get("delta") or {}).get("stop_reason") or "", "stop")
-                output = int((data.get("usage") or {}).get("output_tokens") or output)
-            elif kind == "message_stop":
-                yield chunk(msg_id, name, {}, finish or "stop")
-                yield usage_chunk(msg_id, name, usage_dict(prompt, output))
+            for piece in state.on(json.loads(event.data), event.event):
+                yield piece
+            if state.done:
                 return
-            elif kind == "error":
-                err = data.get("error") or {}
-                etype = err.get("type", "api_error")
-                retryable = etype in {"overloaded_error", "api_error", "rate_limit_error"}
-                raise ProviderError(
-                    "overloaded" if etype == "overloaded_error" else "server_error",
-                    f"stream error {etype}: {err.get('message', '')}",
-                    retryable=retryable,
-                )
         raise ProviderError("connection_error", "stream ended before message_stop", retryable=True)
+
+    async def translate_native_stream(
+        self, events: AsyncIterator[SSEEvent], model: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Chunks as :meth:`translate_stream` makes them, each carrying ``"native"``:
+        ``(event name, the event's SSE bytes, its data)`` on the last chunk an
+        event made, ``None`` on the others; events that make no chunk (pings,
+        block stops, thinking) get a chunk with an empty delta to carry theirs."""
+        state = _StreamState(model)
+        async for event in events:
+            if not event.data:
+                continue
+            data = json.loads(event.data)
+            name = event.event or str(data.get("type"))
+            wire = b"event: " + name.encode() + b"\ndata: " + event.data.encode() + b"\n\n"
+            pieces = [] if name == "ping" else state.on(data, name)
+            if not pieces:
+                pieces = [chunk(state.msg_id, state.name, {})]
+            for piece in pieces[:-1]:
+                piece["native"] = None
+            pieces[-1]["native"] = (name, wire, data)
+            for piece in pieces:
+                yield piece
+            if state.done:
+                return
+        raise ProviderError("connection_error", "stream ended before message_stop", retryable=True)
+
+
+class _StreamState:
+    """Anthropic's stream events -> OpenAI chunks, one event at a time."""
+
+    def __init__(self, model: str) -> None:
+        self.msg_id, self.name = "msg", model
+        self.usage: dict[str, Any] = {}
+        self.finish: str | None = None
+        self.tool_index: dict[int, int] = {}  # content block index -> tool_calls index
+        self.done = False
+
+    def on(self, data: dict[str, Any], event: str) -> list[dict[str, Any]]:
+        kind = data.get("type", event)
+        msg_id, name = self.msg_id, self.name
+        if kind == "message_start":
+            message = data["message"]
+            self.msg_id, self.name = message.get("id", msg_id), message.get("model", name)
+            self.usage = dict(message.get("usage") or {})
+            return [chunk(self.msg_id, self.name, {"role": "assistant", "content": ""})]
+        if kind == "content_block_start":
+            block = data["content_block"]
+            if block.get("type") == "tool_use":
+                idx = self.tool_index[data["index"]] = len(self.tool_index)
+                call = {
+                    "index": idx,
+                    "id": block["id"],
+                    "type": "function",
+                    "function": {"name": block["name"], "arguments": ""},
+                }
+                return [chunk(msg_id, name, {"tool_calls": [call]})]
+        elif kind == "content_block_delta":
+            delta = data["delta"]
+            if delta.get("type") == "text_delta":
+                return [chunk(msg_id, name, {"content": delta["text"]})]
+            if delta.get("type") == "thinking_delta":
+                # Thinking is output: a failover after it began would show two answers.
+                return [chunk(msg_id, name, {"reasoning_content": delta.get("thinking", "")})]
+            if delta.get("type") == "input_json_delta":
+                idx = self.tool_index.get(data["index"], 0)
+                part = {"index": idx, "function": {"arguments": delta.get("partial_json", "")}}
+                return [chunk(msg_id, name, {"tool_calls": [part]})]
+        elif kind == "message_delta":
+            self.finish = _FINISH.get((data.get("delta") or {}).get("stop_reason") or "", "stop")
+            # Later usage counts are cumulative: they replace the message_start ones.
+            self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+        elif kind == "message_stop":
+            self.done = True
+            return [
+                chunk(msg_id, name, {}, self.finish or "stop"),
+                usage_chunk(msg_id, name, _usage(self.usage)),
+            ]
+        elif kind == "error":
+            err = data.get("error") or {}
+            etype = err.get("type", "api_error")
+            retryable = etype in {"overloaded_error", "api_error", "rate_limit_error"}
+            raise ProviderError(
+                "overloaded" if etype == "overloaded_error" else "server_error",
+                f"stream error {etype}: {err.get('message', '')}",
+                retryable=retryable,
+            )
+        return []
+
+
+def _usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """Anthropic's usage in OpenAI's shape. Prompt tokens include the cached ones (as
+    OpenAI counts them); ``prompt_tokens_details`` says how many were read from the
+    cache and, Anthropic's own, how many were written to it, for pricing."""
+    out: dict[str, Any] = usage_dict(_input_tokens(usage), int(usage.get("output_tokens") or 0))
+    read = int(usage.get("cache_read_input_tokens") or 0)
+    written = int(usage.get("cache_creation_input_tokens") or 0)
+    if read or written:
+        out["prompt_tokens_details"] = {"cached_tokens": read, "cache_write_tokens": written}
+    return out
 
 
 def _input_tokens(usage: dict[str, Any]) -> int:

@@ -29,6 +29,7 @@ __all__ = [
     "ChatRequest",
     "Endpoint",
     "HttpCall",
+    "NativeRequest",
     "ProviderAdapter",
     "ProviderError",
     "error_from_status",
@@ -65,12 +66,33 @@ class Endpoint:
     stream_usage: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class NativeRequest:
+    """A request as the client wrote it in one provider's own wire format.
+
+    A model served in that format gets ``body`` as it is (model and stream
+    flag aside) with ``headers`` added, so fields the OpenAI shape has no place
+    for (``cache_control``, ``thinking``, betas, ...) reach it unchanged. Any
+    other model gets the OpenAI-shaped translation instead.
+    """
+
+    api: str
+    body: dict[str, Any]
+    headers: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(slots=True)
 class ChatRequest:
     """An OpenAI-shaped chat request: messages plus every other body field."""
 
     messages: list[dict[str, Any]]
     params: dict[str, Any] = field(default_factory=dict)
+    native: NativeRequest | None = None
+
+    def native_for(self, api: str) -> NativeRequest | None:
+        """The client's own request, when it is in the format ``api`` speaks."""
+        native = self.native
+        return native if native is not None and native.api == api else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +214,19 @@ class ProviderAdapter(ABC):
         or ends before the provider's end-of-message marker.
         """
 
+    def parse_native(self, body: Any, model: str) -> dict[str, Any]:
+        """:meth:`parse` for a call built from a :class:`NativeRequest`; an adapter
+        that can pass its provider's reply through keeps it under ``"native"``."""
+        return self.parse(body, model)
+
+    def translate_native_stream(
+        self, events: AsyncIterator[SSEEvent], model: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """:meth:`translate_stream` for a call built from a :class:`NativeRequest`;
+        an adapter that can pass its provider's events through puts each one's
+        bytes under ``"native"`` on a chunk."""
+        return self.translate_stream(events, model)
+
 
 def _transport_error(
     endpoint: Endpoint, timeout: float | None, exc: httpx.TransportError
@@ -242,6 +277,8 @@ async def send(
             retryable=True,
         ) from exc
     try:
+        if request.native_for(adapter.api) is not None:
+            return adapter.parse_native(body, model)
         return adapter.parse(body, model)
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
         raise ProviderError(
@@ -272,7 +309,12 @@ async def open_stream(
             if response.status_code >= 400:
                 body = await response.aread()
                 raise error_from_status(response.status_code, body, endpoint, response.headers)
-            async for chunk in adapter.translate_stream(aiter_sse(response.aiter_bytes()), model):
+            translate = (
+                adapter.translate_native_stream
+                if request.native_for(adapter.api) is not None
+                else adapter.translate_stream
+            )
+            async for chunk in translate(aiter_sse(response.aiter_bytes()), model):
                 yield chunk
     except httpx.TransportError as exc:
         raise _transport_error(endpoint, timeout, exc) from exc

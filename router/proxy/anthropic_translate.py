@@ -1,7 +1,11 @@
 """Anthropic Messages <-> the router's OpenAI-shaped chat API.
 
-Requests: ``system`` becomes a system message, ``tool_use`` blocks assistant
+Requests: ``system`` (top-level, or a ``system`` message mid-conversation as
+Claude Code sends them) becomes a system message, ``tool_use`` blocks assistant
 ``tool_calls``, ``tool_result`` blocks ``tool`` messages, images data URLs.
+What has no equivalent outside Anthropic (thinking, server tools, betas'
+fields) is left out of the translation and named in ``dropped``; a model on
+Anthropic gets the request as it was sent instead (see anthropic_routes).
 Replies and streams go back as Anthropic content blocks and its SSE events
 (message_start, content_block_start/delta/stop, message_delta, message_stop).
 """
@@ -31,15 +35,30 @@ _STOP = {
 _DROPPED_BLOCKS = frozenset(
     {"thinking", "redacted_thinking", "server_tool_use", "web_search_tool_result"}
 )
-_DROPPED_PARAMS = frozenset({"top_k", "thinking", "service_tier", "container", "mcp_servers"})
+# Fields the translation carries (or that are the request's frame); any other
+# top-level field has no equivalent on other providers and is reported as dropped.
+_TRANSLATED = frozenset(
+    {
+        "model", "messages", "system", "stream", "max_tokens", "temperature", "top_p",
+        "stop_sequences", "metadata", "tools", "tool_choice",
+    }
+)  # fmt: skip
+# Effort levels Anthropic names that OpenAI's reasoning_effort lacks.
+_EFFORT = {"low": "low", "medium": "medium", "high": "high", "max": "high", "xhigh": "high"}
 
 
-def to_chat_request(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """An Anthropic Messages request body -> (chat messages, chat params)."""
+def to_chat_request(
+    body: dict[str, Any], dropped: list[str] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """An Anthropic Messages request body -> (chat messages, chat params).
+
+    ``dropped`` collects what the translation left out, as warnings.
+    """
+    out = dropped if dropped is not None else []
     messages: list[dict[str, Any]] = []
     system = body.get("system")
     if system:
-        messages.append({"role": "system", "content": _system_text(system)})
+        messages.append({"role": "system", "content": _system_text(system, "system")})
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
         raise invalid("messages", "expected a non-empty list of messages")
@@ -47,22 +66,44 @@ def to_chat_request(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[st
         if not isinstance(message, dict):
             raise invalid(f"messages[{i}]", "expected an object with 'role' and 'content'")
         role = message.get("role")
+        if role == "system":
+            # Claude Code's mid-conversation system messages (a beta): kept in place.
+            text = _system_text(message.get("content"), f"messages[{i}].content")
+            messages.append({"role": "system", "content": text})
+            continue
         if role not in ("user", "assistant"):
-            raise invalid(f"messages[{i}].role", f"{role!r} is not 'user' or 'assistant'")
-        messages.extend(_message(role, message.get("content"), f"messages[{i}]"))
-    return messages, _params(body)
+            raise invalid(
+                f"messages[{i}].role", f"{role!r} is not 'user', 'assistant' or 'system'"
+            )
+        messages.extend(_message(role, message.get("content"), f"messages[{i}]", out))
+    params = _params(body, out)
+    carried = _TRANSLATED
+    effort = _effort(body)
+    if effort is not None:
+        # Models that take no reasoning_effort drop it (catalog quirks), with a warning.
+        params["reasoning_effort"] = effort
+        carried = carried | {"thinking", "output_config"}
+    for key in body:
+        if key not in carried and body[key] is not None:
+            _note(out, f"{key} dropped: only Anthropic models take it")
+    return messages, params
 
 
-def _system_text(system: Any) -> str:
+def _note(dropped: list[str], warning: str) -> None:
+    if warning not in dropped:
+        dropped.append(warning)
+
+
+def _system_text(system: Any, where: str) -> str:
     if isinstance(system, str):
         return system
     if not isinstance(system, list):
-        raise invalid("system", "expected a string or a list of text blocks")
+        raise invalid(where, "expected a string or a list of text blocks")
     texts: list[str] = []
     for i, block in enumerate(system):
         if not isinstance(block, dict) or block.get("type") != "text":
-            raise invalid(f"system[{i}]", "expected a text block {'type': 'text', 'text': ...}")
-        texts.append(_text_of(block, f"system[{i}]"))
+            raise invalid(f"{where}[{i}]", "expected a text block {'type': 'text', 'text': ...}")
+        texts.append(_text_of(block, f"{where}[{i}]"))
     return "\n\n".join(texts)
 
 
@@ -73,7 +114,7 @@ def _text_of(block: dict[str, Any], at: str) -> str:
     return text
 
 
-def _message(role: str, content: Any, where: str) -> list[dict[str, Any]]:
+def _message(role: str, content: Any, where: str, dropped: list[str]) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"role": role, "content": content}]
     if not isinstance(content, list):
@@ -114,6 +155,10 @@ def _message(role: str, content: Any, where: str) -> list[dict[str, Any]]:
             )
         elif kind in _DROPPED_BLOCKS:
             continue
+        elif isinstance(kind, str) and kind:
+            # A block only Anthropic reads (a newer or beta type): Anthropic models get
+            # it as sent; the translation for the others leaves it out and says so.
+            _note(dropped, f"{kind} content blocks dropped: only Anthropic models read them")
         else:
             raise invalid(f"{at}.type", f"content block type {kind!r} is not supported")
     out: list[dict[str, Any]] = list(results)  # tool answers must follow the calls directly
@@ -157,7 +202,7 @@ def _result_text(content: Any) -> str:
     return str(content)
 
 
-def _params(body: dict[str, Any]) -> dict[str, Any]:
+def _params(body: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for key in ("max_tokens", "temperature", "top_p"):
         if body.get(key) is not None:
@@ -171,20 +216,37 @@ def _params(body: dict[str, Any]) -> dict[str, Any]:
     if tools is not None:
         if not isinstance(tools, list):
             raise invalid("tools", "expected a list of tools")
-        params["tools"] = [_tool(t, f"tools[{i}]") for i, t in enumerate(tools)]
+        translated = [_tool(t, f"tools[{i}]", dropped) for i, t in enumerate(tools)]
+        params["tools"] = [t for t in translated if t is not None]
     choice = body.get("tool_choice")
     if choice is not None:
         params.update(_tool_choice(choice))
     return params
 
 
-def _tool(tool: Any, at: str) -> dict[str, Any]:
+def _effort(body: dict[str, Any]) -> str | None:
+    """OpenAI's ``reasoning_effort`` for Anthropic's ``output_config.effort``, else for
+    a ``thinking`` budget (under 4k tokens low, under 16k medium, else high)."""
+    config = body.get("output_config")
+    if isinstance(config, dict) and isinstance(config.get("effort"), str):
+        effort = _EFFORT.get(config["effort"])
+        if effort is not None and set(config) <= {"effort"}:
+            return effort
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if isinstance(budget, int) and not isinstance(budget, bool):
+            return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+    return None
+
+
+def _tool(tool: Any, at: str, dropped: list[str]) -> dict[str, Any] | None:
     if not isinstance(tool, dict) or not tool.get("name"):
         raise invalid(at, "expected a tool with 'name' and 'input_schema'")
     if "input_schema" not in tool:
-        raise invalid(
-            f"{at}.type", f"server tool {tool.get('type')!r} cannot be routed to other providers"
-        )
+        # A server tool (web search, code execution): Anthropic runs it itself.
+        _note(dropped, f"server tool {tool['name']} dropped: only Anthropic models run it")
+        return None
     fn = {"name": tool["name"], "parameters": tool["input_schema"]}
     if tool.get("description"):
         fn["description"] = tool["description"]
@@ -263,7 +325,13 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 
 class AnthropicEncoder:
-    """OpenAI chunks -> Anthropic streaming events, one content block at a time."""
+    """OpenAI chunks -> Anthropic streaming events, one content block at a time.
+
+    Chunks from a model on Anthropic that got the client's own request carry the
+    provider's events (``"native"``, see AnthropicAdapter.translate_native_stream):
+    those go out as they came, but for ``message_delta`` (which gains the routing
+    facts) and ``message_stop``, held until the stream ends and the cost is known.
+    """
 
     def __init__(self, input_tokens: int, final_facts: Callable[[], dict[str, Any]]) -> None:
         self.input_tokens = input_tokens
@@ -274,6 +342,8 @@ class AnthropicEncoder:
         self.tools: dict[int, int] = {}  # OpenAI tool-call index -> our block index
         self.stop: str | None = None
         self.usage: dict[str, int] | None = None
+        self.native_delta: dict[str, Any] | None = None
+        self.native = False
 
     def _start(self, model: str) -> bytes:
         self.started = True
@@ -312,6 +382,8 @@ class AnthropicEncoder:
         )
 
     def feed(self, chunk: dict[str, Any]) -> bytes:
+        if "native" in chunk:
+            return self._native(chunk["native"])
         out = b"" if self.started else self._start(str(chunk.get("model") or ""))
         if chunk.get("usage"):
             self.usage = chunk["usage"]
@@ -346,7 +418,31 @@ class AnthropicEncoder:
             out += self._delta(self.tools[position], partial)
         return out
 
+    def _native(self, event: tuple[str, bytes, dict[str, Any]] | None) -> bytes:
+        if event is None:
+            return b""  # the same event, already carried by a later chunk
+        name, wire, data = event
+        self.native = self.started = True
+        if name == "message_delta":
+            self.native_delta = data
+            return b""
+        if name == "message_stop":
+            return b""
+        return wire
+
+    def _finish_native(self) -> bytes:
+        facts = self.final_facts()
+        delta = dict(self.native_delta or {"type": "message_delta", "delta": {}})
+        delta["tierrouter"] = facts
+        return (
+            _event("message_delta", delta)
+            + sse_comment(facts)
+            + _event("message_stop", {"type": "message_stop"})
+        )
+
     def finish(self) -> bytes:
+        if self.native:
+            return self._finish_native()
         out = b"" if self.started else self._start("")
         if self.index < 0:  # an empty reply still has one (empty) text block
             out += self._open({"type": "text", "text": ""})
@@ -368,4 +464,6 @@ class AnthropicEncoder:
         return out + sse_comment(facts) + _event("message_stop", {"type": "message_stop"})
 
     def fail(self, err: ProxyError) -> bytes:
+        if self.native:
+            return sse_error(err, Wire.ANTHROPIC)
         return self._close() + sse_error(err, Wire.ANTHROPIC)

@@ -111,6 +111,11 @@ def create_app(
         Route(r.path.removeprefix("/v1"), r.endpoint, methods=list(r.methods or ()))
         for r in routes[:6]
     ]
+    # Model ids hold slashes (openai/gpt-5): the path converter takes them whole.
+    routes += [
+        Route(f"{prefix}/models/{{model_id:path}}", openai_routes.retrieve_model, methods=["GET"])
+        for prefix in ("/v1", "")
+    ]
     # Feedback and the admin API are this proxy's own: no unprefixed aliases.
     routes += [
         Route("/v1/feedback", feedback_route.feedback, methods=["POST"]),

@@ -48,10 +48,11 @@ async def classify(request: Request) -> Response:
             decision = router.classify(messages, **extra)
             route, problem = None, exc.message
         ex.facts = f = facts(decision, None, None, 0)
+        ex.spent = False  # nothing was called: no cost, no savings in the metrics
         out: dict[str, Any] = {"decision": decision.to_dict(), "route": route, "tierrouter": f}
         if problem:
             out["route_error"] = problem
-        return ex.ok(out, routing_headers(f))
+        return ex.ok(out, routing_headers(f, with_cost=False))
     except (Exception, asyncio.CancelledError) as exc:
         return ex.fail(exc)
     finally:

@@ -11,6 +11,7 @@ from router.proxy.errors import ProxyError
 from router.proxy.json_bytes import dumps
 from router.proxy.limits import Gate
 from router.proxy.metrics import Metrics
+from router.proxy.sessions import SessionStore
 from router.proxy.settings import ProxySettings, is_loopback
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ class ProxyContext:
     metrics: Metrics = field(default_factory=Metrics)
     # model string -> None when valid; checked once, then served from here.
     known_models: dict[str, None] = field(default_factory=dict)
+    # Which model serves each agent conversation (session affinity).
+    sessions: SessionStore = field(default_factory=SessionStore)
 
     def __post_init__(self) -> None:
         self.auth = Authenticator(self.settings.proxy_keys, self.settings.admin_key)

@@ -58,6 +58,13 @@ class Exchange:
         self.guard: Guard | None = None
         self.error: str | None = None
         self.stream = False
+        # Whether the request called a model: only then do cost and savings count.
+        self.spent = True
+        # The agent conversation this request continues (sessions.py), what happened
+        # to its model, and what a translation for another provider left out.
+        self.session: str | None = None
+        self.affinity: str | None = None
+        self.dropped: list[str] = []
         # Set when a streaming response takes over; it settles at the end of the stream.
         self.handed_off = False
         self._in_gate = False
@@ -155,6 +162,20 @@ class Exchange:
         if not await log.awritten(LOG_WAIT):
             _log.warning("decision log: a record was not confirmed durable before answering")
 
+    def routed(self, f: dict[str, Any], tier_rank: int, *, translated: bool) -> dict[str, Any]:
+        """The facts ``f`` with this request's session and translation warnings.
+
+        The session's model is recorded once (the first time the model is known);
+        a stream's final facts repeat the same outcome.
+        """
+        if translated and self.dropped:
+            f["warnings"] = [*f["warnings"], *self.dropped]
+        if self.session is not None:
+            if self.affinity is None:
+                self.affinity = self.ctx.sessions.settle(self.session, f["model"], tier_rank)
+            f["session"], f["affinity"] = self.session, self.affinity
+        return f
+
     # ---- answers ---------------------------------------------------------------------
 
     def ok(self, body: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -205,7 +226,9 @@ class Exchange:
             self.ctx.gate.leave()
             self.ctx.metrics.inflight.set(value=self.ctx.gate.active)
         seconds = time.perf_counter() - self.started
-        self.ctx.metrics.record(self.endpoint, self.status, seconds, self.facts, self.attempts)
+        self.ctx.metrics.record(
+            self.endpoint, self.status, seconds, self.facts, self.attempts, spent=self.spent
+        )
         f = self.facts or {}
         self.ctx.log_request(
             {
@@ -221,6 +244,7 @@ class Exchange:
                 "attempts": len(self.attempts) or None,
                 "cost": f.get("cost"),
                 "decision": f.get("decision_id"),
+                "affinity": f.get("affinity"),
                 "error": self.error,
             }
         )

@@ -28,9 +28,10 @@ def facts(
 ) -> dict[str, Any]:
     """The routing facts of one response as a small JSON-ready dict.
 
-    ``cost`` is what the call cost by the provider's token counts when it
-    reported them, else the router's estimate; ``savings`` is the router's
-    estimate against the baseline model for this request.
+    ``cost`` is what the call cost by the provider's token counts (cache reads
+    and writes at their own prices), ``None`` while a stream runs or when the
+    model has no price; ``estimated_cost`` is the router's estimate before the
+    call and ``savings`` its estimate against the baseline model.
     """
     return {
         "model": model_used or decision.model,
@@ -39,7 +40,7 @@ def facts(
         "confidence": round(decision.confidence, 4),
         "source": decision.source,
         "language": decision.language,
-        "cost": cost if cost is not None else decision.estimated_cost,
+        "cost": cost,
         "estimated_cost": decision.estimated_cost,
         "baseline_cost": decision.baseline_cost,
         "savings": decision.savings,
@@ -54,7 +55,7 @@ def facts(
 
 
 def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.8f}".rstrip("0").rstrip(".") or "0"
+    return "unknown" if value is None else f"{value:.8f}".rstrip("0").rstrip(".") or "0"
 
 
 def _header_text(value: str) -> str:
@@ -65,19 +66,31 @@ def _header_text(value: str) -> str:
     return quote(value, safe="/:@._-+ ")
 
 
-def routing_headers(f: dict[str, Any]) -> dict[str, str]:
+def routing_headers(f: dict[str, Any], *, with_cost: bool = True) -> dict[str, str]:
+    """The facts as headers. ``with_cost=False``: no call's cost is known yet (a
+    stream's headers leave before it ends) or ever (``/v1/classify``); the
+    headers carry the estimate only, named as one, and a stream's real cost
+    follows at its end."""
     p = HEADER_PREFIX
-    return {
+    out = {
         p + "model": _header_text(f["model"] or ""),
         p + "task": f["task"],
         p + "tier": f["tier"],
         p + "confidence": f"{f['confidence']:.3f}",
         p + "source": f["source"],
-        p + "cost": _num(f["cost"]),
+        p + "estimated-cost": _num(f["estimated_cost"]),
         p + "savings": _num(f["savings"]),
         p + "attempts": str(f["attempts"]),
         p + "decision-id": f["decision_id"] or "",
     }
+    if with_cost:
+        out[p + "cost"] = _num(f["cost"])
+    if f.get("warnings"):
+        out[p + "warnings"] = _header_text("; ".join(str(w) for w in f["warnings"]))
+    if f.get("session"):
+        out[p + "session"] = f["session"]
+        out[p + "affinity"] = f["affinity"]
+    return out
 
 
 def sse_comment(f: dict[str, Any]) -> bytes:

@@ -117,7 +117,8 @@ class Metrics:
         )
         self.cost = Counter(
             p + "cost_usd_total",
-            "Cost of routed calls in USD (provider token counts, else the router's estimate).",
+            "Cost of routed calls in USD, by the provider's token counts (prompt-cache "
+            "reads and writes at their own prices); calls to unpriced models count 0.",
             ("model",),
         )
         self.savings = Counter(
@@ -153,6 +154,8 @@ class Metrics:
         seconds: float,
         facts: Mapping[str, Any] | None = None,
         attempts: Sequence[Mapping[str, Any]] = (),
+        *,
+        spent: bool = True,
     ) -> None:
         self.requests.inc(endpoint, str(status))
         self.latency.observe(seconds, endpoint)
@@ -169,7 +172,7 @@ class Metrics:
             return
         model = str(facts.get("model") or "")
         self.decisions.inc(str(facts["task"]), str(facts["tier"]), model)
-        if status < 400:
+        if status < 400 and spent:
             if facts.get("cost") is not None:
                 self.cost.inc(model, by=float(facts["cost"]))
             if facts.get("savings") is not None:

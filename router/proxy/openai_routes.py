@@ -1,4 +1,5 @@
-"""OpenAI's wire format: ``/v1/chat/completions``, ``/v1/responses`` and ``/v1/models``."""
+"""OpenAI's wire format: ``/v1/chat/completions``, ``/v1/responses``, ``/v1/models`` and
+``/v1/models/{id}``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from router.proxy.agent_turns import routing_hints
 from router.proxy.context import ProxyContext
 from router.proxy.errors import ProxyError, Wire, invalid, sse_error
 from router.proxy.exchange import Exchange, json_response
@@ -18,13 +20,15 @@ from router.proxy.models import check_model, model_list
 from router.proxy.params import OPENAI_PARAMS, RESPONSES_PARAMS, check_params
 from router.proxy.streaming import SSEResponse, routed_stream
 
-__all__ = ["chat_completions", "list_models", "responses"]
+__all__ = ["chat_completions", "list_models", "responses", "retrieve_model"]
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _NOT_FORWARDED = frozenset({"model", "messages", "stream", "stream_options"})
 # Responses fields with no meaning for a stateless router; dropped rather than
 # forwarded to providers that would reject them.
-_RESPONSES_DROPPED = frozenset({"store", "include", "truncation", "background", "prompt_cache_key"})
+_RESPONSES_DROPPED = frozenset(
+    {"store", "include", "truncation", "background", "prompt_cache_key", "client_metadata"}
+)
 _RESPONSES_STATEFUL = ("previous_response_id", "conversation", "prompt")
 
 
@@ -54,13 +58,15 @@ async def chat_completions(request: Request) -> Response:
         check_params(body, OPENAI_PARAMS)
         stream = bool(body.get("stream"))
         params = {k: v for k, v in body.items() if k not in _NOT_FORWARDED}
+        ex.session = routing_hints(ex.ctx, request.headers, body, model, messages, params)
         router = ex.ctx.router
         guard = ex.enter()
         if stream:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return await _stream_chat(ex, messages, model, params, include_usage)
         reply = await guard.wait(router.achat(messages, model=model, **params))
-        ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
+        f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
+        ex.facts = f = ex.routed(f, reply.decision.tier.rank, translated=True)
         ex.attempts = reply.attempts
         await ex.logged()
         out = {
@@ -126,19 +132,29 @@ class ChatEncoder:
 
 class _Capture:
     """Stands in for the router inside ``router.calls.responses.Responses`` to keep the
-    chat reply or stream, whose routing facts the Responses shape does not expose."""
+    chat reply or stream, whose routing facts the Responses shape does not expose,
+    and to give the router an agent's routing hints once the input is chat-shaped."""
 
-    def __init__(self, router: Any) -> None:
-        self.router = router
+    def __init__(self, ex: Exchange, body: dict[str, Any]) -> None:
+        self.ex = ex
+        self.body = body
+        self.router = ex.ctx.router
         self.bridge = None
         self.reply: Any = None
         self.stream: Any = None
 
+    def _hints(self, messages: Any, model: str | None, params: dict[str, Any]) -> None:
+        if isinstance(messages, list) and model is not None:
+            ex, headers = self.ex, self.ex.request.headers
+            ex.session = routing_hints(ex.ctx, headers, self.body, model, messages, params)
+
     async def achat(self, messages: Any, model: str | None = None, **params: Any) -> Any:
+        self._hints(messages, model, params)
         self.reply = await self.router.achat(messages, model=model, **params)
         return self.reply
 
     async def achat_stream(self, messages: Any, model: str | None = None, **params: Any) -> Any:
+        self._hints(messages, model, params)
         self.stream = await self.router.achat_stream(messages, model=model, **params)
         return self.stream
 
@@ -160,17 +176,19 @@ async def responses(request: Request) -> Response:
             for k, v in body.items()
             if k not in ("model", "input", "stream") and k not in _RESPONSES_DROPPED
         }
+        _hosted_tools(params, ex.dropped)
         stream = bool(body.get("stream"))
         from router.calls.responses import Responses
 
-        capture = _Capture(ex.ctx.router)
+        capture = _Capture(ex, body)
         api = Responses(capture)
         guard = ex.enter()
         if stream:
             return await _stream_responses(ex, api, capture, model, item_input, params)
         out = await guard.wait(api.acreate(model=model, input=item_input, **params))
         reply = capture.reply
-        ex.facts = f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
+        f = facts(reply.decision, reply.model_used, reply.cost, reply.attempts)
+        ex.facts = f = ex.routed(f, reply.decision.tier.rank, translated=True)
         ex.attempts = reply.attempts
         await ex.logged()
         out.pop("router", None)
@@ -184,6 +202,21 @@ async def responses(request: Request) -> Response:
         await ex.settle()
 
 
+def _hosted_tools(params: dict[str, Any], dropped: list[str]) -> None:
+    """Leave out the tools OpenAI runs itself (web search, file search, ...): the
+    router calls models through chat completions, which has no place for them."""
+    tools = params.get("tools")
+    if not isinstance(tools, list):
+        return
+    kept = [t for t in tools if not isinstance(t, dict) or t.get("type", "function") == "function"]
+    for tool in tools:
+        if isinstance(tool, dict) and tool.get("type", "function") != "function":
+            note = f"{tool.get('type')} tool dropped: only OpenAI's Responses API runs it"
+            if note not in dropped:
+                dropped.append(note)
+    params["tools"] = kept
+
+
 async def _stream_responses(
     ex: Exchange, api: Any, capture: _Capture, model: str, item_input: Any, params: Any
 ) -> Response:
@@ -193,14 +226,18 @@ async def _stream_responses(
     # response.created goes out before any upstream call; wait for real output.
     first = await ex.prefetch(events, lambda e: e.get("type") != "response.created")
     stream = capture.stream
-    ex.facts = f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+    rank = stream.decision.tier.rank
+    f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+    ex.facts = f = ex.routed(f, rank, translated=True)
 
     def summary() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         attempts = stream.attempts
-        return facts(stream.decision, stream.model_used, stream.cost, attempts), attempts
+        final = facts(stream.decision, stream.model_used, stream.cost, attempts)
+        return ex.routed(final, rank, translated=True), attempts
 
     encoder = ResponsesEncoder(lambda: summary()[0])
-    return SSEResponse(ex, events, first, encoder, routing_headers(f), summary, events.aclose)
+    headers = routing_headers(f, with_cost=False)
+    return SSEResponse(ex, events, first, encoder, headers, summary, events.aclose)
 
 
 class ResponsesEncoder:
@@ -227,6 +264,44 @@ class ResponsesEncoder:
 # ---- models --------------------------------------------------------------------------
 
 
+def _anthropic_model(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "model", "id": entry["id"], "display_name": entry["id"], "created_at": _EPOCH}
+
+
+def _openai_model(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "model", "created": 0, **entry}
+
+
+async def retrieve_model(request: Request) -> Response:
+    """``GET /v1/models/{id}``: one entry of the list (``client.models.retrieve``),
+    in Anthropic's shape when the client sends ``anthropic-version``."""
+    anthropic = "anthropic-version" in request.headers
+    ex = Exchange(_ctx(request), request, "models", Wire.ANTHROPIC if anthropic else Wire.OPENAI)
+    try:
+        ex.authenticate()
+        wanted = str(request.path_params["model_id"])
+        entry = next((e for e in model_list(ex.ctx) if e["id"] == wanted), None)
+        if entry is None:
+            catalog = ex.ctx.router.catalog
+            found = catalog.find(wanted)
+            if found is None and wanted.startswith("claude-") and "anthropic" in catalog.providers:
+                found = catalog.resolve_pin("anthropic", wanted)  # as /v1/messages pins it
+            if found is None:
+                raise ProxyError(
+                    "not_found",
+                    f"model {wanted!r} does not exist: GET /v1/models lists the models "
+                    "this proxy serves",
+                    param="model",
+                )
+            entry = {"id": wanted, "owned_by": found.provider, "kind": "model"}
+        ex.status = 200
+        return json_response(200, _anthropic_model(entry) if anthropic else _openai_model(entry))
+    except (Exception, asyncio.CancelledError) as exc:
+        return ex.fail(exc)
+    finally:
+        await ex.settle()
+
+
 async def list_models(request: Request) -> Response:
     ex = Exchange(_ctx(request), request, "models", Wire.OPENAI)
     try:
@@ -234,10 +309,7 @@ async def list_models(request: Request) -> Response:
         entries = model_list(ex.ctx)
         if "anthropic-version" in request.headers:
             ex.wire = Wire.ANTHROPIC  # the Anthropic SDK's models.list() shape
-            data = [
-                {"type": "model", "id": e["id"], "display_name": e["id"], "created_at": _EPOCH}
-                for e in entries
-            ]
+            data = [_anthropic_model(e) for e in entries]
             body: dict[str, Any] = {
                 "data": data,
                 "has_more": False,
@@ -245,10 +317,7 @@ async def list_models(request: Request) -> Response:
                 "last_id": data[-1]["id"] if data else None,
             }
         else:
-            body = {
-                "object": "list",
-                "data": [{"object": "model", "created": 0, **e} for e in entries],
-            }
+            body = {"object": "list", "data": [_openai_model(e) for e in entries]}
         ex.status = 200
         return json_response(200, body)
     except (Exception, asyncio.CancelledError) as exc:

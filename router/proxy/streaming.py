@@ -145,12 +145,18 @@ async def routed_stream(
     stream = await ex.guard.wait(ex.ctx.router.achat_stream(messages, model=model, **params))
     ex.on_close(stream.aclose)
     first = await ex.prefetch(stream, lambda chunk: True)
+    # Chunks carrying the provider's own events: the client's request went as sent.
+    translated = not any("native" in chunk for chunk in first)
+    rank = stream.decision.tier.rank
     # The attempt now streaming is recorded only when it ends: count it here.
-    ex.facts = f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+    f = facts(stream.decision, stream.model_used, None, len(stream.attempts) + 1)
+    ex.facts = f = ex.routed(f, rank, translated=translated)
 
     def summary() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         attempts = stream.attempts
-        return facts(stream.decision, stream.model_used, stream.cost, attempts), attempts
+        final = facts(stream.decision, stream.model_used, stream.cost, attempts)
+        return ex.routed(final, rank, translated=translated), attempts
 
     encoder = make_encoder(stream, lambda: summary()[0])
-    return SSEResponse(ex, stream, first, encoder, routing_headers(f), summary, stream.aclose)
+    headers = routing_headers(f, with_cost=False)
+    return SSEResponse(ex, stream, first, encoder, headers, summary, stream.aclose)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +31,8 @@ __all__ = [
 API_STYLES = frozenset({"openai", "anthropic", "gemini"})
 CAPABILITIES = frozenset({"tools", "vision", "json", "reasoning"})
 _TASK_NAMES = frozenset(t.value for t in Task)
+# A model name's snapshot suffix: -20251001, -2025-10-01 or -latest.
+_DATED = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,12 @@ class ModelSpec:
     task_bonus: Mapping[str, float] = field(default_factory=dict)
     price_source: str | None = None
     price_date: str | None = None
+    # USD per 1M prompt tokens read from / written to the provider's prompt cache;
+    # None: priced as ordinary input.
+    cache_read_price: float | None = None
+    cache_write_price: float | None = None
+    # Request fields this model's API takes differently (see catalog.yaml ``params``).
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -83,11 +92,47 @@ class ModelSpec:
         bonus = self.task_bonus.get(task, 0.0)
         return min(1.0, max(0.0, base + bonus))
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float | None:
-        """USD for a call of this size; ``None`` when the price is unknown."""
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> float | None:
+        """USD for a call of this size; ``None`` when the price is unknown.
+
+        ``input_tokens`` counts every prompt token, the cached ones included;
+        those read from or written to the prompt cache are priced at the cache
+        prices where the catalog has them.
+        """
         if self.input_price is None or self.output_price is None:
             return None
-        return (input_tokens * self.input_price + output_tokens * self.output_price) / 1e6
+        read = min(max(cache_read_tokens, 0), input_tokens)
+        written = min(max(cache_write_tokens, 0), input_tokens - read)
+        read_price = self.input_price if self.cache_read_price is None else self.cache_read_price
+        write_price = (
+            self.input_price if self.cache_write_price is None else self.cache_write_price
+        )
+        plain = input_tokens - read - written
+        return (
+            plain * self.input_price
+            + read * read_price
+            + written * write_price
+            + output_tokens * self.output_price
+        ) / 1e6
+
+    def usage_cost(self, usage: Mapping[str, Any]) -> float | None:
+        """USD for a call from its OpenAI-shaped ``usage`` (``prompt_tokens_details``
+        says how many prompt tokens the provider's cache served or stored)."""
+        details = usage.get("prompt_tokens_details") or {}
+        if not isinstance(details, Mapping):
+            details = {}
+        return self.cost(
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
+            int(details.get("cached_tokens") or 0),
+            int(details.get("cache_write_tokens") or 0),
+        )
 
     def blended_price(self) -> float:
         """Per-1M price of a typical 3:1 input:output mix, for ranking."""
@@ -157,6 +202,11 @@ class Catalog:
         known = self.models.get(f"{provider}/{name}")
         if known is not None:
             return known
+        undated = self.models.get(f"{provider}/{_DATED.sub('', name)}")
+        if undated is not None:
+            # A dated snapshot (claude-haiku-4-5-20251001) of a listed model: the
+            # listed model's price and abilities, called by the name asked for.
+            return replace(undated, id=f"{provider}/{name}", api_model=name)
         return ModelSpec(
             id=f"{provider}/{name}",
             provider=provider,
@@ -264,6 +314,9 @@ def _model(
         "capabilities",
         "quality",
         "task_bonus",
+        "cache_read_price",
+        "cache_write_price",
+        "params",
     }
     for key in raw:
         if key not in known:
@@ -273,7 +326,7 @@ def _model(
             if required not in raw:
                 raise FieldError((*path, required), "is required for a new model")
     prices = {}
-    for key in ("input_price", "output_price"):
+    for key in ("input_price", "output_price", "cache_read_price", "cache_write_price"):
         value = raw.get(key, getattr(base, key) if base else None)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
@@ -315,6 +368,15 @@ def _model(
         k not in _TASK_NAMES or not isinstance(v, (int, float)) for k, v in bonus.items()
     ):
         raise FieldError((*path, "task_bonus"), f"must map tasks {sorted(_TASK_NAMES)} to numbers")
+    params = raw.get("params", dict(base.params) if base else {})
+    if not isinstance(params, Mapping):
+        raise FieldError((*path, "params"), "must be a mapping of request field quirks")
+    from router.routing.param_quirks import check_quirks
+
+    try:
+        check_quirks(params)
+    except ValueError as exc:
+        raise FieldError((*path, "params"), str(exc)) from None
     api_model = raw.get("api_model", base.api_model if base else name)
     q = [float(x) for x in quality_raw]
     fields: dict[str, Any] = {
@@ -330,6 +392,9 @@ def _model(
         "task_bonus": {str(k): float(v) for k, v in bonus.items()},
         "price_source": raw.get("price_source", base.price_source if base else None),
         "price_date": _date(raw.get("price_date", base.price_date if base else None)),
+        "cache_read_price": prices["cache_read_price"],
+        "cache_write_price": prices["cache_write_price"],
+        "params": dict(params),
     }
     return replace(base, **fields) if base else ModelSpec(**fields)
 
