@@ -170,7 +170,8 @@ def test_feedback_through_the_proxy(
         Route("/v1/feedback", feedback_route.feedback, methods=["POST"]),
         Route("/admin/reload-model", feedback_route.reload_model, methods=["POST"]),
     ])  # fmt: skip
-    app.state.proxy = ProxyContext(router, ProxySettings(proxy_keys=(Secret("pk-1"),)))
+    settings = ProxySettings(proxy_keys=(Secret("pk-1"),), admin_key=Secret("ak-1"))
+    app.state.proxy = ProxyContext(router, settings)
     auth = {"authorization": "Bearer pk-1"}
     with TestClient(app) as client:
         body = {"decision_id": reply.decision.id, "verdict": "cheaper_ok", "rating": 5}
@@ -183,7 +184,10 @@ def test_feedback_through_the_proxy(
         assert unknown.status_code == 400 and "decision_id" in unknown.text
         odd = client.post("/v1/feedback", json={**body, "mood": "meh"}, headers=auth)
         assert odd.status_code == 400 and "mood" in odd.text
-        reload = client.post("/admin/reload-model", headers=auth)
+        # The model is the admin's: a proxy key may send feedback, not reload.
+        assert client.post("/admin/reload-model", headers=auth).status_code == 401
+        admin = {"authorization": "Bearer ak-1"}
+        reload = client.post("/admin/reload-model", headers=admin)
         assert reload.status_code == 200 and reload.json()["ok"] is True
     assert [f.rating for f in router.decision_log.feedback()] == [5.0]  # type: ignore[union-attr]
 

@@ -19,7 +19,7 @@ from fake_providers import FakeProviders
 
 from router import Router
 from router.proxy import ProxySettings, create_app
-from router.proxy.server import SERVER_OPTIONS
+from router.proxy.server import server_options
 from router.secrets import Secret
 
 PROXY_KEY = "tr-test-proxy-key"
@@ -103,9 +103,8 @@ class ProxyServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         # The options tierrouter serve runs with; logging stays pytest's to capture.
-        config = uvicorn.Config(
-            self.app, log_level="warning", lifespan="on", ws="none", **SERVER_OPTIONS
-        )
+        options = server_options(proxy_settings)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", ws="none", **options)
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True

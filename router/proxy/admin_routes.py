@@ -13,10 +13,8 @@ SDK's shapes, i.e. the rules' ``to_dict()``; lists are ``{"object": "list",
 (``param``), 404 for an unknown id, 409 for a duplicate id, 401 without the
 admin key.
 
-The key is the admin key only, never a proxy key: whoever may spend credit
-through the proxy must not thereby be able to switch the firewall off. A
-server with no keys at all on loopback (a developer's own machine) is the one
-exception, as open as its other endpoints.
+The key is the admin key only, never a proxy key (``ProxyContext.require_admin``,
+the same check as ``/metrics`` and ``/admin/reload-model``).
 
 Edits go to the router's policy store. With a SQLite store (``policy_db``,
 which ``tierrouter serve --workers N`` always has) every worker's policy
@@ -27,7 +25,6 @@ any worker obeys the change.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -41,8 +38,7 @@ from router.policy.errors import PolicyNotFound
 from router.proxy.context import ProxyContext
 from router.proxy.errors import ProxyError, Wire, invalid
 from router.proxy.exchange import Exchange, json_response
-from router.proxy.limits import read_body
-from router.proxy.settings import is_loopback
+from router.proxy.limits import parse_json_body, read_body
 
 __all__ = ["routes"]
 
@@ -92,13 +88,13 @@ def _endpoint(kind: str, collection: bool) -> Handler:
         ctx: ProxyContext = request.app.state.proxy
         ex = Exchange(ctx, request, name, Wire.OPENAI)
         try:
-            _authenticate(ctx, request)
+            ctx.require_admin(request.headers, "the rules API")
             if collection:
                 if request.method == "GET":
                     found = await _run(_rules(ctx, kind).list)
                     listing = {"object": "list", "data": [r.to_dict() for r in found]}
                     return _answer(ex, 200, listing)
-                body = await _read(request)
+                body = await _read(ctx, request)
                 rule = await _run(lambda: _create(ctx, kind, body))
                 return _answer(ex, 201, rule.to_dict())
             rule_id = str(request.path_params["rule_id"])
@@ -109,7 +105,7 @@ def _endpoint(kind: str, collection: bool) -> Handler:
                 await _run(lambda: _rules(ctx, kind).delete(rule_id))
                 gone = {"id": rule_id, "object": f"{kind}.deleted", "deleted": True}
                 return _answer(ex, 200, gone)
-            body = await _read(request)
+            body = await _read(ctx, request)
             replace = request.method == "PUT"
             rule = await _run(lambda: _update(ctx, kind, rule_id, body, replace))
             return _answer(ex, 200, rule.to_dict())
@@ -122,25 +118,6 @@ def _endpoint(kind: str, collection: bool) -> Handler:
     return endpoint
 
 
-def _authenticate(ctx: ProxyContext, request: Request) -> None:
-    settings = ctx.settings
-    if settings.admin_key is None:
-        if ctx.auth.open and is_loopback(settings.host):
-            return
-        raise ProxyError(
-            "authentication",
-            "the rules API needs an admin key: set proxy.admin_key in the config "
-            "(or TIERROUTER_ADMIN_KEY); proxy keys are not accepted here",
-        )
-    if not ctx.auth.allows_admin(request.headers):
-        ctx.metrics.rejected.inc("unauthorized")
-        raise ProxyError(
-            "authentication",
-            "invalid or missing admin key: send it as 'Authorization: Bearer <admin key>' "
-            "or 'x-api-key: <admin key>' (proxy keys are not accepted here)",
-        )
-
-
 def _rules(ctx: ProxyContext, kind: str) -> Any:
     return ctx.router.rules if kind == "routing_rule" else ctx.router.firewall
 
@@ -150,15 +127,10 @@ async def _run(fn: Callable[[], Any]) -> Any:
     return await asyncio.to_thread(fn)
 
 
-async def _read(request: Request) -> dict[str, Any]:
-    raw = await read_body(request.headers, request.receive, _MAX_BODY)
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise invalid("body", "the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise invalid("body", f"expected a JSON object, got {type(body).__name__}")
-    return body
+async def _read(ctx: ProxyContext, request: Request) -> dict[str, Any]:
+    settings = ctx.settings
+    raw = await read_body(request.headers, request.receive, _MAX_BODY, settings.body_timeout)
+    return parse_json_body(raw or b"{}", settings.max_json_depth)
 
 
 def _create(ctx: ProxyContext, kind: str, body: Mapping[str, Any]) -> Any:

@@ -19,6 +19,7 @@ from router.proxy.errors import Wire
 from router.proxy.exchange import Exchange, json_response
 from router.proxy.headers import facts, routing_headers
 from router.proxy.models import check_model
+from router.proxy.params import ANTHROPIC_PARAMS, check_params
 from router.proxy.streaming import routed_stream
 
 __all__ = ["count_tokens", "messages"]
@@ -42,6 +43,7 @@ async def messages(request: Request) -> Response:
     try:
         body = await ex.read_json()
         model = _model(ex.ctx, body.get("model"))
+        check_params(body, ANTHROPIC_PARAMS)
         chat_messages, params = to_chat_request(body)
         router = ex.ctx.router
         guard = ex.enter()

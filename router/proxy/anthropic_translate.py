@@ -56,11 +56,21 @@ def to_chat_request(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[st
 def _system_text(system: Any) -> str:
     if isinstance(system, str):
         return system
-    if isinstance(system, list):
-        return "\n\n".join(
-            b.get("text", "") for b in system if isinstance(b, dict) and b.get("type") == "text"
-        )
-    raise invalid("system", "expected a string or a list of text blocks")
+    if not isinstance(system, list):
+        raise invalid("system", "expected a string or a list of text blocks")
+    texts: list[str] = []
+    for i, block in enumerate(system):
+        if not isinstance(block, dict) or block.get("type") != "text":
+            raise invalid(f"system[{i}]", "expected a text block {'type': 'text', 'text': ...}")
+        texts.append(_text_of(block, f"system[{i}]"))
+    return "\n\n".join(texts)
+
+
+def _text_of(block: dict[str, Any], at: str) -> str:
+    text = block.get("text")
+    if not isinstance(text, str):
+        raise invalid(f"{at}.text", f"expected a string, got {type(text).__name__}")
+    return text
 
 
 def _message(role: str, content: Any, where: str) -> list[dict[str, Any]]:
@@ -75,11 +85,14 @@ def _message(role: str, content: Any, where: str) -> list[dict[str, Any]]:
         at = f"{where}.content[{j}]"
         kind = block.get("type") if isinstance(block, dict) else None
         if kind == "text":
-            parts.append({"type": "text", "text": str(block.get("text", ""))})
+            parts.append({"type": "text", "text": _text_of(block, at)})
         elif kind == "image":
             parts.append({"type": "image_url", "image_url": {"url": _image_url(block, at)}})
-        elif kind == "document" and (block.get("source") or {}).get("type") == "text":
-            parts.append({"type": "text", "text": str(block["source"].get("data", ""))})
+        elif kind == "document" and _source(block, at).get("type") == "text":
+            data = block["source"].get("data")
+            if not isinstance(data, str):
+                raise invalid(f"{at}.source.data", "expected the document's text as a string")
+            parts.append({"type": "text", "text": data})
         elif kind == "tool_use" and role == "assistant":
             calls.append(
                 {
@@ -114,8 +127,15 @@ def _message(role: str, content: Any, where: str) -> list[dict[str, Any]]:
     return out
 
 
+def _source(block: dict[str, Any], at: str) -> dict[str, Any]:
+    source = block.get("source")
+    if not isinstance(source, dict):
+        raise invalid(f"{at}.source", "expected an object with a 'type'")
+    return source
+
+
 def _image_url(block: dict[str, Any], at: str) -> str:
-    source = block.get("source") or {}
+    source = _source(block, at)
     if source.get("type") == "base64":
         return f"data:{source.get('media_type', 'image/png')};base64,{source.get('data', '')}"
     if source.get("type") == "url":

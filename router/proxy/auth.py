@@ -40,8 +40,11 @@ class Authenticator:
     """Checks proxy keys for the API routes and the admin key for ``/metrics``.
 
     With no proxy keys configured the API is open (the server then only listens
-    on loopback unless started with ``--insecure``). The admin key guards the
-    admin endpoints; without one they accept a proxy key instead.
+    on loopback unless started with ``--insecure``). The admin key, and only
+    it, opens the admin endpoints (rules API, ``/metrics``, model reload):
+    whoever may spend credit must not thereby switch the firewall off. Without
+    an admin key they are open only where everything is, a server with no keys
+    on loopback (a developer's own machine); ``--insecure`` does not open them.
     """
 
     def __init__(self, proxy_keys: Iterable[Secret], admin_key: Secret | None = None) -> None:
@@ -61,8 +64,9 @@ class Authenticator:
         key = presented_key(headers)
         return key is not None and _matches(key.encode(), self._keys)
 
-    def allows_admin(self, headers: Mapping[str, str]) -> bool:
+    def allows_admin(self, headers: Mapping[str, str], *, loopback: bool) -> bool:
+        """``loopback``: the server listens on a loopback address only."""
         if self._admin is None:
-            return self.allows(headers)
+            return self.open and loopback
         key = presented_key(headers)
         return key is not None and _matches(key.encode(), (self._admin,))

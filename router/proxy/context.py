@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from router.proxy.auth import Authenticator
+from router.proxy.errors import ProxyError
 from router.proxy.json_bytes import dumps
 from router.proxy.limits import Gate
 from router.proxy.metrics import Metrics
-from router.proxy.settings import ProxySettings
+from router.proxy.settings import ProxySettings, is_loopback
 
 if TYPE_CHECKING:
     from router.router import Router
@@ -35,6 +36,23 @@ class ProxyContext:
         self.gate = Gate(self.settings.max_concurrency)
         self._log = logging.getLogger(ACCESS_LOGGER)
 
+    def require_admin(self, headers: Any, what: str) -> None:
+        """Raise the 401 every admin endpoint answers without the admin key."""
+        if self.auth.allows_admin(headers, loopback=is_loopback(self.settings.host)):
+            return
+        self.metrics.rejected.inc("unauthorized")
+        if self.settings.admin_key is None:
+            raise ProxyError(
+                "authentication",
+                f"{what} needs an admin key: set proxy.admin_key in the config "
+                "(or TIERROUTER_ADMIN_KEY); proxy keys are not accepted here",
+            )
+        raise ProxyError(
+            "authentication",
+            f"{what} needs the admin key: send it as 'Authorization: Bearer <admin key>' "
+            "or 'x-api-key: <admin key>' (proxy keys are not accepted here)",
+        )
+
     def log_request(self, fields: dict[str, Any]) -> None:
         """One line per request: method, path, status, timing and the routing outcome.
 
@@ -46,10 +64,20 @@ class ProxyContext:
         if fmt == "json":
             self._log.info(dumps(fields).decode())
             return
-        head = f"{fields['method']} {fields['path']} {fields['status']} {fields['ms']:.1f}ms"
+        head = (
+            f"{fields['method']} {_printable(fields['path'])} {fields['status']} "
+            f"{fields['ms']:.1f}ms"
+        )
         rest = " ".join(
-            f"{k}={v}"
+            f"{k}={_printable(v)}"
             for k, v in fields.items()
             if k not in ("method", "path", "status", "ms") and v is not None
         )
         self._log.info(f"{head} {rest}" if rest else head)
+
+
+def _printable(value: Any) -> Any:
+    """A log field that cannot forge a line: control characters escaped, as repr does."""
+    if isinstance(value, str) and not value.isprintable():
+        return repr(value)[1:-1]
+    return value

@@ -38,6 +38,7 @@ _KINDS: dict[str, tuple[int, str, str | None, str]] = {
     "permission": (403, "permission_error", None, "permission_error"),
     "not_found": (404, "invalid_request_error", "model_not_found", "not_found_error"),
     "route_not_found": (404, "invalid_request_error", "not_found", "not_found_error"),
+    "request_timeout": (408, "invalid_request_error", "request_timeout", "timeout_error"),
     "request_too_large": (
         413,
         "invalid_request_error",

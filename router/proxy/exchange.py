@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -26,10 +25,9 @@ from router.proxy.errors import (
     error_body,
     error_headers,
     from_exception,
-    invalid,
 )
 from router.proxy.json_bytes import dumps
-from router.proxy.limits import ClientGone, Guard, read_body
+from router.proxy.limits import ClientGone, Guard, parse_json_body, read_body
 
 __all__ = ["Exchange", "json_response"]
 
@@ -78,20 +76,27 @@ class Exchange:
     async def read_json(self) -> dict[str, Any]:
         """Authenticate, then read and parse the body as a JSON object."""
         self.authenticate()
+        settings = self.ctx.settings
         try:
             raw = await read_body(
-                self.request.headers, self.request.receive, self.ctx.settings.max_body_bytes
+                self.request.headers,
+                self.request.receive,
+                settings.max_body_bytes,
+                settings.body_timeout,
             )
         except ProxyError as exc:
             if exc.kind == "request_too_large":
                 self.ctx.metrics.rejected.inc("body_too_large")
             raise
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise invalid("body", "the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise invalid("body", f"expected a JSON object, got {type(body).__name__}")
+        body = parse_json_body(raw, settings.max_json_depth)
+        messages = body.get("messages")
+        if isinstance(messages, list) and len(messages) > settings.max_messages:
+            raise ProxyError(
+                "request_too_large",
+                f"messages: {len(messages)} messages exceed the proxy's limit of "
+                f"{settings.max_messages}",
+                param="messages",
+            )
         return body
 
     def enter(self) -> Guard:

@@ -62,8 +62,9 @@ async def feedback(request: Request) -> Response:
 async def reload_model(request: Request) -> Response:
     """Load the promoted model (after ``tierrouter models promote``) without a restart."""
     ctx: ProxyContext = request.app.state.proxy
-    if not ctx.auth.allows_admin(request.headers):
-        err = ProxyError("authentication", "reloading the model needs the admin key")
-        return json_response(401, error_body(err, Wire.OPENAI))
+    try:
+        ctx.require_admin(request.headers, "reloading the model")
+    except ProxyError as err:
+        return json_response(err.status, error_body(err, Wire.OPENAI))
     version = await asyncio.to_thread(ctx.router.reload_model)
     return json_response(200, {"ok": True, "model_version": version})

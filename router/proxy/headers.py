@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from router.proxy.json_bytes import dumps
 from router.types import Decision
@@ -56,10 +57,18 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.8f}".rstrip("0").rstrip(".") or "0"
 
 
+def _header_text(value: str) -> str:
+    """``value`` as a header value: HTTP headers carry Latin-1 at most, so any
+    other character (a model named ``deepseek/模型``) is percent-encoded."""
+    if value.isascii() and value.isprintable():
+        return value
+    return quote(value, safe="/:@._-+ ")
+
+
 def routing_headers(f: dict[str, Any]) -> dict[str, str]:
     p = HEADER_PREFIX
     return {
-        p + "model": f["model"] or "",
+        p + "model": _header_text(f["model"] or ""),
         p + "task": f["task"],
         p + "tier": f["tier"],
         p + "confidence": f"{f['confidence']:.3f}",

@@ -1,4 +1,4 @@
-"""``GET /health`` (open, for load balancers) and ``GET /metrics`` (admin key)."""
+"""``GET /health`` (open, for load balancers) and ``GET /metrics`` (the admin key)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ async def health(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     ctx: ProxyContext = request.app.state.proxy
-    if not ctx.auth.allows_admin(request.headers):
-        ctx.metrics.rejected.inc("unauthorized")
-        err = ProxyError("authentication", "metrics need the admin key (or a proxy key)")
-        return json_response(401, error_body(err, Wire.OPENAI))
+    try:
+        ctx.require_admin(request.headers, "GET /metrics")
+    except ProxyError as err:
+        return json_response(err.status, error_body(err, Wire.OPENAI))
     return Response(ctx.metrics.render(), 200, media_type=_PROMETHEUS)

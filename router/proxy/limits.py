@@ -13,9 +13,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
-from router.proxy.errors import ProxyError
+import orjson
 
-__all__ = ["ClientGone", "Gate", "Guard", "read_body"]
+from router.proxy.errors import ProxyError, invalid
+
+__all__ = ["ClientGone", "Gate", "Guard", "deeper_than", "parse_json_body", "read_body"]
 
 T = TypeVar("T")
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -43,8 +45,26 @@ class Gate:
         self.active -= 1
 
 
-async def read_body(headers: MutableMapping[str, str] | Any, receive: Receive, limit: int) -> bytes:
-    """The request body, refusing with 413 as soon as it is known to exceed ``limit``."""
+async def read_body(
+    headers: MutableMapping[str, str] | Any, receive: Receive, limit: int, timeout: float
+) -> bytes:
+    """The request body, refusing with 413 as soon as it is known to exceed ``limit``.
+
+    A body that has not fully arrived ``timeout`` seconds after its headers is a
+    408: a client sending a byte a second must not hold a worker's memory and a
+    connection for the minutes a 32 MB body would take.
+    """
+    try:
+        return await asyncio.wait_for(_read_body(headers, receive, limit), timeout)
+    except asyncio.TimeoutError:
+        raise ProxyError(
+            "request_timeout", f"the request body did not arrive within {timeout:g}s"
+        ) from None
+
+
+async def _read_body(
+    headers: MutableMapping[str, str] | Any, receive: Receive, limit: int
+) -> bytes:
     declared = headers.get("content-length")
     if declared is not None:
         try:
@@ -67,6 +87,56 @@ async def read_body(headers: MutableMapping[str, str] | Any, receive: Receive, l
             parts.append(chunk)
         if not message.get("more_body", False):
             return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def parse_json_body(raw: bytes, max_depth: int) -> dict[str, Any]:
+    """A request body as a JSON object, or a 400 saying what is wrong with it.
+
+    UTF-8 only, as JSON over HTTP is (RFC 8259): a UTF-16 or Latin-1 body is
+    refused rather than guessed at. Nesting past ``max_depth`` is refused before
+    any code walks the body (recursive walkers would raise RecursionError).
+    """
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        problem = str(exc)
+        if "depth limit" in problem or "recursion" in problem:
+            raise _too_deep(max_depth) from None
+        if "utf-8" in problem.lower():
+            raise invalid("body", "the request body is not UTF-8 encoded JSON") from None
+        raise invalid("body", "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise invalid("body", f"expected a JSON object, got {type(body).__name__}")
+    if deeper_than(raw, body, max_depth):
+        raise _too_deep(max_depth)
+    return body
+
+
+def deeper_than(raw: bytes, value: Any, limit: int) -> bool:
+    """Whether ``value`` (parsed from ``raw``) nests objects and arrays deeper than ``limit``.
+
+    Nesting can be no deeper than the number of opening brackets in the raw
+    text, which bytes.count finds at C speed: most bodies are decided there, and
+    only the rest are walked, a level at a time (a deep body must not recurse here).
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    level = [value]
+    depth = 1
+    while level:
+        if depth > limit:
+            return True
+        deeper: list[Any] = []
+        for node in level:
+            children = node.values() if node.__class__ is dict else node
+            deeper += [c for c in children if c.__class__ is dict or c.__class__ is list]
+        level = deeper
+        depth += 1
+    return False
+
+
+def _too_deep(limit: int) -> ProxyError:
+    return invalid("body", f"JSON nesting is deeper than the proxy's limit of {limit} levels")
 
 
 def _too_large(limit: int) -> ProxyError:

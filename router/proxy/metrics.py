@@ -17,7 +17,13 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 
 
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    # The exposition format escapes backslash, quote and LF only; any other
+    # control character (CR, NUL) would split or corrupt the line, and an
+    # unknown escape is a parse error, so they become U+FFFD.
+    out = value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    if out.isprintable():
+        return out
+    return "".join(c if c.isprintable() else "\ufffd" for c in out)
 
 
 def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:

@@ -17,6 +17,7 @@ from router.routing.model_strings import RequestKind, parse_model_string
 __all__ = ["check_model", "model_list"]
 
 _CACHE_LIMIT = 4096
+_MAX_MODEL_CHARS = 256
 
 
 def check_model(ctx: ProxyContext, model: Any, *, default: str = "auto") -> str:
@@ -27,6 +28,15 @@ def check_model(ctx: ProxyContext, model: Any, *, default: str = "auto") -> str:
         raise invalid("model", f"must be a string, got {type(model).__name__}")
     if model in ctx.known_models:
         return model
+    if not model.strip():
+        raise invalid("model", "must not be empty: use 'auto', or leave the field out")
+    if not model.isprintable() or len(model) > _MAX_MODEL_CHARS:
+        # Control characters would reach upstream URLs, headers and log lines.
+        raise invalid(
+            "model",
+            f"must be at most {_MAX_MODEL_CHARS} printable characters without control "
+            "characters (CR, LF, NUL, ...)",
+        )
     try:
         request = parse_model_string(model)
     except ConfigError as exc:

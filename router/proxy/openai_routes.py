@@ -15,6 +15,7 @@ from router.proxy.exchange import Exchange, json_response
 from router.proxy.headers import facts, routing_headers, sse_comment
 from router.proxy.json_bytes import dumps
 from router.proxy.models import check_model, model_list
+from router.proxy.params import OPENAI_PARAMS, RESPONSES_PARAMS, check_params
 from router.proxy.streaming import SSEResponse, routed_stream
 
 __all__ = ["chat_completions", "list_models", "responses"]
@@ -44,21 +45,13 @@ def validate_messages(messages: Any) -> list[dict[str, Any]]:
     return messages
 
 
-def _check_optional(body: dict[str, Any], name: str, kind: type, what: str) -> None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, kind):
-        raise invalid(name, f"expected {what}")
-
-
 async def chat_completions(request: Request) -> Response:
     ex = Exchange(_ctx(request), request, "chat.completions", Wire.OPENAI)
     try:
         body = await ex.read_json()
         messages = validate_messages(body.get("messages"))
         model = check_model(ex.ctx, body.get("model"))
-        _check_optional(body, "tools", list, "a list of tools")
-        _check_optional(body, "response_format", dict, "an object such as {'type': 'json_object'}")
-        _check_optional(body, "stream_options", dict, "an object")
+        check_params(body, OPENAI_PARAMS)
         stream = bool(body.get("stream"))
         params = {k: v for k, v in body.items() if k not in _NOT_FORWARDED}
         router = ex.ctx.router
@@ -160,7 +153,7 @@ async def responses(request: Request) -> Response:
         for name in _RESPONSES_STATEFUL:
             if body.get(name) is not None:
                 raise invalid(name, "stored responses are not supported; send the full input")
-        _check_optional(body, "tools", list, "a list of tools")
+        check_params(body, RESPONSES_PARAMS)
         params = {
             k: v
             for k, v in body.items()

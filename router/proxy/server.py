@@ -17,22 +17,35 @@ from typing import Any
 from router.errors import ConfigError
 from router.proxy.settings import ProxySettings, check_bind, load_proxy_config
 
-__all__ = ["SERVER_OPTIONS", "build_router", "default_policy_db", "serve", "worker_app"]
+__all__ = ["build_router", "default_policy_db", "serve", "server_options", "worker_app"]
 
 _ENV_CONFIG = "TIERROUTER_PROXY_CONFIG"
 _ENV_SETTINGS = "TIERROUTER_PROXY_SETTINGS"
 _ENV_POLICY_DB = "TIERROUTER_PROXY_POLICY_DB"
 _log = logging.getLogger("tierrouter.proxy")
 
-# uvicorn options of every server of this proxy (serve, and the tests' harness).
-SERVER_OPTIONS: dict[str, Any] = {
-    "access_log": False,  # ours is one line per request without prompts
-    "server_header": False,
-    # Nothing here reads the client's address or scheme, so uvicorn's rewriting
-    # of them from X-Forwarded-* headers would only cost time on every request.
-    "proxy_headers": False,
-    "timeout_graceful_shutdown": 10,
-}
+
+
+def server_options(settings: ProxySettings) -> dict[str, Any]:
+    """uvicorn options of every server of this proxy (serve, and the tests' harness)."""
+    options: dict[str, Any] = {
+        "access_log": False,  # ours is one line per request without prompts
+        "server_header": False,
+        # Nothing here reads the client's address or scheme, so uvicorn's rewriting
+        # of them from X-Forwarded-* headers would only cost time on every request.
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": 10,
+        "timeout_keep_alive": settings.keepalive_timeout,
+        "limit_concurrency": settings.max_connections,
+        # h11's own bound on a request head, for when httptools is missing.
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+    }
+    try:
+        from router.proxy.protocol import GuardedHttpProtocol
+    except ImportError:  # no httptools: uvicorn's h11 protocol, bounded as above
+        return options
+    options["http"] = GuardedHttpProtocol
+    return options
 
 
 def build_router(config_path: str | Path | None) -> tuple[Any, ProxySettings]:
@@ -109,7 +122,7 @@ def serve(
         "host": settings.host,
         "port": settings.port,
         "log_config": _log_config(log_level),
-        **SERVER_OPTIONS,
+        **server_options(settings),
     }
     auth = f"{len(settings.proxy_keys)} proxy key(s)" if settings.proxy_keys else "no proxy keys"
     print(

@@ -57,16 +57,47 @@ class ProxySettings:
     retry_after: float = 1.0
     log_format: str = "text"
     insecure: bool = False
+    # Bounds on what one client can make a worker hold or do (docs/proxy.md, "Bounds").
+    # The request line and headers: past this the connection gets a 431 and is closed.
+    max_header_bytes: int = 64 * 1024
+    # JSON nesting of a request body; past it a 400 (Python's parser and the
+    # code that walks a body would otherwise recurse without end).
+    max_json_depth: int = 128
+    # Messages in one request (Claude Code sessions reach a few thousand).
+    max_messages: int = 20_000
+    # From a connection's first byte to the end of the request's headers, and
+    # from there to the end of its body: slow or silent clients are cut off.
+    header_timeout: float = 15.0
+    body_timeout: float = 60.0
+    # An idle keep-alive connection is closed after this many seconds.
+    keepalive_timeout: float = 5.0
+    # Open connections per worker; past it new requests get a 503.
+    max_connections: int = 2048
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"proxy.log_format: {self.log_format!r} is not one of {LOG_FORMATS}")
-        for name in ("port", "workers", "max_body_bytes", "max_concurrency"):
+        for name in (
+            "port",
+            "workers",
+            "max_body_bytes",
+            "max_concurrency",
+            "max_header_bytes",
+            "max_json_depth",
+            "max_messages",
+            "max_connections",
+        ):
             value = getattr(self, name)
             low = 0 if name == "port" else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"proxy.{name}: must be an integer >= {low}, got {value!r}")
-        for name in ("upstream_timeout", "retry_after"):
+        for name in (
+            "upstream_timeout",
+            "retry_after",
+            "header_timeout",
+            "body_timeout",
+            "keepalive_timeout",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"proxy.{name}: must be a positive number, got {value!r}")
@@ -121,6 +152,13 @@ _FIELDS = {
     "retry_after": float,
     "log_format": str,
     "insecure": bool,
+    "max_header_bytes": int,
+    "max_json_depth": int,
+    "max_messages": int,
+    "header_timeout": float,
+    "body_timeout": float,
+    "keepalive_timeout": float,
+    "max_connections": int,
 }
 
 
