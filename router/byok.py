@@ -92,7 +92,20 @@ class ByokMixin:
         policy_store: PolicyStore | None = None,
         routing_rules: Sequence[Any] = (),
         firewall_rules: Sequence[Any] = (),
+        store: str | None = None,
+        state: str | None = None,
     ) -> None:
+        # Fleet mode (docs/fleet.md): shared store and state replace the local defaults.
+        self._champion: Any = None
+        if store is not None:
+            log, policy_db = self._use_store(store, log, policy_db, policy_store)
+        if state is not None and cooldown_store is None:
+            from router.db.urls import require_redis
+            from router.state.cooldowns import RedisCooldownStore
+            from router.state.link import link_for
+
+            cooldown_store = RedisCooldownStore(link_for(require_redis(state, "state")))
+        self._fleet = {"store": store, "state": state}
         secrets: dict[str, Secret] = {}
         for name, value in (keys or {}).items():
             if value is not None and not isinstance(value, (str, Secret)):
@@ -139,6 +152,27 @@ class ByokMixin:
         policy = routing_rules or firewall_rules or policy_db is not None  # policy hook
         if profile != "auto" or strategy is not None or rules or policy:
             self._engine()  # validate eagerly: a typo should fail at construction
+
+    def _use_store(
+        self, store: str, log: Any, policy_db: Any, policy_store: Any
+    ) -> tuple[Any, Any]:
+        """``store: postgresql://...``: the log, the rules and the champion live there."""
+        from collections.abc import Mapping as _Mapping
+
+        from router.db.urls import require_postgres
+
+        require_postgres(store, "store")
+        if policy_db is None and policy_store is None:
+            policy_db = store
+        if log is None or log is True:
+            log = store
+        elif isinstance(log, _Mapping) and not log.get("path") and log.get("enabled", True):
+            log = {**log, "path": store}
+        if getattr(self, "_model_arg", False) is None:  # the caller did not pin a model
+            from router.log.pg_registry import ChampionWatcher
+
+            self._champion = ChampionWatcher(self, store)
+        return log, policy_db
 
     # ---- construction ------------------------------------------------------------
 
@@ -310,6 +344,8 @@ class ByokMixin:
 
     def close(self) -> None:
         """Close HTTP connections held by the sync API."""
+        if self._champion is not None:  # fleet mode: stop following the store's champion
+            self._champion.close()
         if self._log_setup is not None:  # decision log hook: queued records reach the file
             try:
                 if self._owns_log:

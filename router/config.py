@@ -32,6 +32,7 @@ _TOP = frozenset({
     "baseline_model", "timeout", "context_margin", "max_candidates", "fallback", "l2",
     "log",
     "policy_db", "routing_rules", "firewall_rules",  # policy hook (router/policy/config.py)
+    "store", "state",  # fleet mode (docs/fleet.md)
 })  # fmt: skip
 Path_ = tuple[str | int, ...]
 
@@ -57,6 +58,9 @@ class RouterConfig:
     log: Any = None
     # Policy hook: policy_db / routing_rules / firewall_rules as Router keyword arguments.
     policy: dict[str, Any] = field(default_factory=dict)
+    # Fleet mode: postgresql:// for the log, rules and registry; redis:// for shared state.
+    store: str | None = None
+    state: str | None = None
     source: str | None = None
 
     def router_kwargs(self) -> dict[str, Any]:
@@ -76,6 +80,8 @@ class RouterConfig:
             "l2": self.l2,
             "log": self.log,
             **self.policy,
+            **({"store": self.store} if self.store else {}),
+            **({"state": self.state} if self.state else {}),
         }
 
 
@@ -302,10 +308,24 @@ def _build(data: dict[str, Any], loc: _Located) -> RouterConfig:
         l2=l2,
         log=log,
         policy=_policy(data, loc),
+        store=_url(data, "store", loc, "postgresql://user:password@host:5432/db"),
+        state=_url(data, "state", loc, "redis://host:6379/0"),
         source=loc.source,
     )
     _check_catalog(config, loc)
     return config
+
+
+def _url(data: Mapping[str, Any], key: str, loc: _Located, example: str) -> str | None:
+    from router.db.urls import is_postgres, is_redis
+
+    value = data.get(key)
+    if value is None:
+        return None
+    check = is_postgres if key == "store" else is_redis
+    if not check(value):
+        raise loc.error((key,), f"expected a URL like {example}, got {value!r}")
+    return str(value)
 
 
 def _policy(data: Mapping[str, Any], loc: _Located) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from router.cli import classify as _classify
+from router.cli import db as _db
 from router.cli import evaluate as _evaluate
 from router.cli import feedback as _feedback
 from router.cli import label as _label
@@ -54,3 +55,5 @@ _label.register(app)
 _models.register(app)
 # Routing rules, firewall, route and catalog (router/policy).
 _policy.register(app)
+# Schema migrations and fleet mode (router/db, docs/fleet.md).
+_db.register(app)

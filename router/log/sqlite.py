@@ -17,7 +17,6 @@ Why this shape:
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import queue
@@ -30,47 +29,17 @@ from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
+from router.db.migrations import SQLITE_DECISIONS, latest, upgrade_sqlite
 from router.log.paths import default_log_path
+from router.log.rows import COLUMNS, record_from_row, row_values
 from router.log.store import DecisionLogError, DecisionRecord, Feedback, Outcome
 
 __all__ = ["SCHEMA_VERSION", "SQLiteDecisionLog"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = latest(SQLITE_DECISIONS)
 APP_ID = "tierrouter-decisions"
 _log = logging.getLogger("tierrouter.log")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tierrouter_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS decisions (
-    id TEXT PRIMARY KEY,
-    ts REAL NOT NULL,
-    prompt_hash TEXT NOT NULL,
-    task TEXT, tier TEXT, language TEXT, source TEXT, model_version TEXT,
-    confidence REAL, score REAL,
-    tier_probabilities TEXT, task_scores TEXT, features TEXT,
-    model_requested TEXT, model_used TEXT, provider TEXT,
-    attempts TEXT, n_attempts INTEGER,
-    latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER,
-    cost REAL, estimated_cost REAL, baseline_cost REAL,
-    finish_reason TEXT, status TEXT, error_type TEXT, stream INTEGER,
-    prompt TEXT, response TEXT, messages TEXT
-);
-CREATE INDEX IF NOT EXISTS decisions_ts ON decisions (ts);
-CREATE INDEX IF NOT EXISTS decisions_hash ON decisions (prompt_hash);
-CREATE TABLE IF NOT EXISTS feedback (
-    n INTEGER PRIMARY KEY AUTOINCREMENT,
-    decision_id TEXT NOT NULL, ts REAL NOT NULL,
-    rating REAL, verdict TEXT, task TEXT, tier TEXT, source TEXT NOT NULL, comment TEXT
-);
-CREATE INDEX IF NOT EXISTS feedback_decision ON feedback (decision_id);
-CREATE TABLE IF NOT EXISTS outcomes (
-    n INTEGER PRIMARY KEY AUTOINCREMENT,
-    decision_id TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL, detail TEXT
-);
-CREATE INDEX IF NOT EXISTS outcomes_decision ON outcomes (decision_id);
-"""
-_JSON_FIELDS = ("tier_probabilities", "task_scores", "features", "attempts", "messages")
-_COLUMNS = tuple(f for f in DecisionRecord.__dataclass_fields__)
 _STOP = object()
 _OPEN: weakref.WeakSet[SQLiteDecisionLog] = weakref.WeakSet()
 
@@ -163,11 +132,15 @@ class SQLiteDecisionLog:
             # auto_vacuum must be chosen before the first table exists.
             conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
-            conn.execute(
-                "INSERT OR IGNORE INTO tierrouter_meta VALUES ('app', ?), ('schema_version', ?)",
-                (APP_ID, str(SCHEMA_VERSION)),
+            conn.executescript(
+                "CREATE TABLE IF NOT EXISTS tierrouter_meta "
+                "(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             )
+            conn.execute(
+                "INSERT OR IGNORE INTO tierrouter_meta VALUES ('app', ?), ('schema_version', '0')",
+                (APP_ID,),
+            )
+            upgrade_sqlite(conn, 0)
             return
         if "tierrouter_meta" not in tables:
             shown = ", ".join(sorted(tables)[:5])
@@ -188,6 +161,8 @@ class SQLiteDecisionLog:
                 f"(this one reads {SCHEMA_VERSION}); upgrade tierrouter or use another path"
             )
         conn.execute("PRAGMA journal_mode=WAL")
+        if version < SCHEMA_VERSION:
+            upgrade_sqlite(conn, version)
 
     # ---- the write path (never raises) ---------------------------------------------
 
@@ -349,7 +324,7 @@ class SQLiteDecisionLog:
         with closing(self._connect()) as conn:
             conn.row_factory = sqlite3.Row
             row = conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
-        return _to_record(row) if row is not None else None
+        return record_from_row(row) if row is not None else None
 
     def records(
         self, *, since: float | None = None, until: float | None = None, limit: int | None = None
@@ -368,7 +343,7 @@ class SQLiteDecisionLog:
                 if not rows:
                     return
                 for row in rows:
-                    yield _to_record(row)
+                    yield record_from_row(row)
 
     def feedback(self, decision_id: str | None = None) -> list[Feedback]:
         self.flush()
@@ -455,31 +430,11 @@ def _transient(exc: sqlite3.OperationalError) -> bool:
 
 
 def _insert_record(conn: sqlite3.Connection, record: DecisionRecord) -> None:
-    values = []
-    for name in _COLUMNS:
-        value = getattr(record, name)
-        if name in _JSON_FIELDS:
-            value = None if value is None else json.dumps(value, ensure_ascii=False, default=str)
-        elif name == "stream":
-            value = int(bool(value))
-        values.append(value)
-    columns = ", ".join((*_COLUMNS, "n_attempts"))
-    marks = ", ".join("?" * (len(_COLUMNS) + 1))
+    columns = ", ".join((*COLUMNS, "n_attempts"))
+    marks = ", ".join("?" * (len(COLUMNS) + 1))
     conn.execute(
-        f"INSERT OR REPLACE INTO decisions ({columns}) VALUES ({marks})",
-        (*values, len(record.attempts)),
+        f"INSERT OR REPLACE INTO decisions ({columns}) VALUES ({marks})", row_values(record)
     )
-
-
-def _to_record(row: sqlite3.Row) -> DecisionRecord:
-    data = {name: row[name] for name in _COLUMNS}
-    for name in _JSON_FIELDS:
-        data[name] = json.loads(data[name]) if data[name] is not None else None
-    for name in ("tier_probabilities", "task_scores", "features"):
-        data[name] = data[name] or {}
-    data["attempts"] = data["attempts"] or []
-    data["stream"] = bool(data["stream"])
-    return DecisionRecord(**data)
 
 
 @atexit.register
