@@ -230,6 +230,11 @@ class ByokMixin:
         return FirewallRules(engine.policy_engine.store)
 
     @property
+    def fleet(self) -> dict[str, str | None]:
+        """The fleet-mode URLs this router uses: ``store`` (PostgreSQL), ``state`` (Redis)."""
+        return dict(self._fleet)
+
+    @property
     def cooldowns(self) -> CooldownStore:
         return self._engine().cooldowns
 

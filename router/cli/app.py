@@ -14,6 +14,7 @@ from router.cli import label as _label
 from router.cli import models as _models
 from router.cli import policy as _policy
 from router.cli import serve as _serve
+from router.cli import spend as _spend
 from router.cli import stats as _stats
 from router.cli import train as _train
 
@@ -57,3 +58,4 @@ _models.register(app)
 _policy.register(app)
 # Schema migrations and fleet mode (router/db, docs/fleet.md).
 _db.register(app)
+_spend.register(app)

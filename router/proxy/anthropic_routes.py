@@ -45,6 +45,7 @@ async def messages(request: Request) -> Response:
         model = _model(ex.ctx, body.get("model"))
         check_params(body, ANTHROPIC_PARAMS)
         chat_messages, params = to_chat_request(body)
+        model = await ex.admit(body, model)
         router = ex.ctx.router
         guard = ex.enter()
         if body.get("stream"):

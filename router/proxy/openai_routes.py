@@ -54,6 +54,7 @@ async def chat_completions(request: Request) -> Response:
         check_params(body, OPENAI_PARAMS)
         stream = bool(body.get("stream"))
         params = {k: v for k, v in body.items() if k not in _NOT_FORWARDED}
+        model = await ex.admit(body, model)
         router = ex.ctx.router
         guard = ex.enter()
         if stream:
@@ -164,6 +165,7 @@ async def responses(request: Request) -> Response:
 
         capture = _Capture(ex.ctx.router)
         api = Responses(capture)
+        model = await ex.admit(body, model)
         guard = ex.enter()
         if stream:
             return await _stream_responses(ex, api, capture, model, item_input, params)
