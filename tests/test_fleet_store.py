@@ -170,3 +170,33 @@ def test_config_file_store_and_state(tmp_path: Path) -> None:
     config.write_text("state: postgresql://x/y\n")
     with pytest.raises(ConfigError, match=r"c.yaml:1: state: expected a URL like redis://"):
         Router.from_config(config)
+
+
+def test_train_on_the_whole_fleets_log(pg_url: str, tmp_path: Path) -> None:
+    from log_helpers import synthetic_log
+
+    from router.log.pg_registry import PgRegistry
+    from router.log.postgres import PostgresDecisionLog
+    from training.retrain import train_with_logs
+    from training.sources import project_data
+    from training.train import TrainConfig
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    base = project_data.load(data / "en_a.jsonl", data / "de.jsonl", data / "fr.jsonl")[::2]
+    rows = [{"prompt": ex.prompt_text(), "verdict": "cheaper_ok"} for ex in base[:40]]
+    local = synthetic_log(tmp_path / "d.db", rows)
+    # Two instances wrote half of the log each.
+    writers = [PostgresDecisionLog(pg_url, spool_dir=tmp_path / f"s{i}") for i in range(2)]
+    records = list(local.records())
+    for i, rec in enumerate(records):
+        writers[i % 2].record(rec)
+    for w in writers:
+        assert w.flush()
+    for f in local.feedback():
+        writers[1].attach_feedback(f)
+    fast = TrainConfig(c_grid=(1.0,), holdout_folds=2, max_iter=150)
+    result = train_with_logs(pg_url, base_rows=base, cfg=fast, force=True,
+                             registry=tmp_path / "models")  # fmt: skip
+    used = result.metrics["log_rows"]
+    assert used["train"] + used["held_out"] == len(rows)
+    assert PgRegistry(pg_url).champion() == result.name

@@ -53,7 +53,7 @@ def build_router(config_path: str | Path | None) -> tuple[Any, ProxySettings]:
     router_config, settings = load_proxy_config(config_path)
     kwargs = router_config.router_kwargs() if router_config else {}
     shared_db = os.environ.get(_ENV_POLICY_DB)
-    if shared_db and not kwargs.get("policy_db"):
+    if shared_db and not kwargs.get("policy_db") and not _fleet_store(kwargs):
         kwargs["policy_db"] = shared_db
     return _server_router(kwargs), settings
 
@@ -69,7 +69,15 @@ def _server_router(kwargs: dict[str, Any]) -> Any:
     from router.router import Router
 
     kwargs.setdefault("env", dict(os.environ))
+    # Fleet mode (docs/fleet.md): `serve --store/--state` reach every worker this way.
+    for name, var in (("store", "TIERROUTER_STORE"), ("state", "TIERROUTER_STATE")):
+        if os.environ.get(var) and not kwargs.get(name):
+            kwargs[name] = os.environ[var]
     return Router(**kwargs)
+
+
+def _fleet_store(kwargs: dict[str, Any]) -> bool:
+    return bool(kwargs.get("store") or os.environ.get("TIERROUTER_STORE"))
 
 
 def default_policy_db(config_path: str | Path | None) -> Path:
@@ -138,7 +146,8 @@ def serve(
         return
     if config_path is not None:
         os.environ[_ENV_CONFIG] = str(Path(config_path).resolve())
-    if not (router_config and router_config.policy.get("policy_db")):
+    kwargs = router_config.router_kwargs() if router_config else {}
+    if not (router_config and router_config.policy.get("policy_db")) and not _fleet_store(kwargs):
         # Each worker is its own process: rules kept in memory would differ per
         # worker, and an admin API edit would reach only the one that took it.
         policy_db = default_policy_db(config_path)
