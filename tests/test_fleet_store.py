@@ -95,26 +95,32 @@ def test_a_rule_made_on_one_instance_applies_on_every_instance(
     wait_for(b_blocks, 1.0, "firewall rule reached instance b")
 
 
-def test_promote_makes_every_instance_serve_the_champion(
-    pg_url: str, tmp_path: Path
-) -> None:
-    from router.decision.artifact import bundled_artifact_path
-    from router.log.pg_registry import PgRegistry
+def challenger(tmp_path: Path, version: str) -> Path:
+    """A registry folder holding the bundled model under another version name."""
+    import json
 
-    registry = PgRegistry(pg_url)
+    from router.decision.artifact import bundled_artifact_path
+
     bundled = bundled_artifact_path()
-    folder = tmp_path / "20260101-000000-challenger"
+    folder = tmp_path / f"20260101-000000-{version}"
     folder.mkdir()
     for file in bundled.parent.glob(bundled.stem + ".*"):
         if file.suffix in (".json", ".npz"):
             (folder / ("model" + file.suffix)).write_bytes(file.read_bytes())
-    import json
-
     meta = json.loads((folder / "model.json").read_text())
-    meta["version"] = "challenger-1"
+    meta["version"] = version
     (folder / "model.json").write_text(json.dumps(meta))
     (folder / "metrics.json").write_text(json.dumps({"created": 1.0}))
-    registry.publish(folder)
+    return folder
+
+
+def test_promote_makes_every_instance_serve_the_champion(
+    pg_url: str, tmp_path: Path
+) -> None:
+    from router.log.pg_registry import PgRegistry
+
+    folder = challenger(tmp_path, "challenger-1")
+    PgRegistry(pg_url).publish(folder)
     routers = [Router(store=pg_url, log=False) for _ in range(2)]
     try:
         assert all(r.classifier.model is not None for r in routers)
@@ -200,3 +206,18 @@ def test_train_on_the_whole_fleets_log(pg_url: str, tmp_path: Path) -> None:
     used = result.metrics["log_rows"]
     assert used["train"] + used["held_out"] == len(rows)
     assert PgRegistry(pg_url).champion() == result.name
+
+
+def test_a_spool_left_by_a_dead_process_is_replayed_once(pg_url: str, tmp_path: Path) -> None:
+    import json
+
+    from router.log.postgres import PostgresDecisionLog
+
+    lines = [json.dumps({"k": "record", "d": record(i, ts=2000.0 + i).to_dict()}) for i in (1, 2)]
+    # No process has pid 99999999; the last line was cut by the crash.
+    (tmp_path / "99999999-dead.jsonl").write_text("\n".join(lines) + "\n" + lines[0][:20])
+    with PostgresDecisionLog(pg_url, spool_dir=tmp_path) as log:
+        log.record(record(1, ts=2000.0 + 1))  # already in the spool: still stored once
+        wait_for(lambda: not (tmp_path / "99999999-dead.jsonl").exists(), 5, "the spool is adopted")
+        assert log.flush()
+        assert sorted(r.id for r in log.records()) == ["rt-1", "rt-2"]

@@ -10,7 +10,7 @@ Why this shape:
   answers. Decisions are keyed by their id and feedback and outcomes by a uid
   given at enqueue time, all inserted with ``ON CONFLICT DO NOTHING``: a replay
   cut short and repeated adds nothing twice.
-* **Spool files per process** (``<pid>.jsonl``): workers on one machine never
+* **Spool files per writer** (``<pid>-<id>.jsonl``): workers on one machine never
   interleave lines; a file left by a process that died is adopted and replayed
   by the next writer that starts on the same store.
 * **Feedback waits for the decision**: feedback may reach instance B before
@@ -95,7 +95,8 @@ class PostgresDecisionLog:
         self.path = redacted(url)
         self._pool = shared_pool(url)
         self.spool_dir = Path(spool_dir) if spool_dir is not None else default_spool_dir(url)
-        self._spool = self.spool_dir / f"{os.getpid()}.jsonl"
+        # One file per log object (pid first, for adoption once the process is gone).
+        self._spool = self.spool_dir / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
         self._batch_size = batch_size
         self._retry_every = retry_every
         self.feedback_wait = feedback_wait
@@ -225,7 +226,7 @@ class PostgresDecisionLog:
             found = sorted(self.spool_dir.glob("*.jsonl"))
         except OSError:
             return []
-        return [f for f in found if f != self._spool and not _alive(f.stem)]
+        return [f for f in found if f != self._spool and not _alive(f.stem.split("-")[0])]
 
     def _spool_pending(self) -> bool:
         return self.spooling
@@ -418,7 +419,10 @@ def _close(conn: Any) -> Any:
 
 def _alive(stem: str) -> bool:
     try:
-        os.kill(int(stem), 0)
+        pid = int(stem)
+        if pid <= 0:
+            return False
+        os.kill(pid, 0)
     except (ValueError, ProcessLookupError):
         return False
     except PermissionError:
