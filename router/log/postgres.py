@@ -3,7 +3,9 @@
 Why this shape:
 
 * **The same queue and writer thread as the SQLite log**: a routed call pays a
-  ``put_nowait``; the writer sends up to ``batch_size`` rows per transaction.
+  ``put_nowait``; the writer sends up to ``batch_size`` rows per transaction,
+  waiting up to ``linger`` seconds for a batch to fill (a row reaches the
+  store at most that much later; feedback on another instance waits for it).
 * **A spool when PostgreSQL is away**: rows that cannot be written are appended,
   in order, to a local JSON-lines file; while the file holds anything, new rows
   go behind them, and the writer replays it (in order) as soon as the server
@@ -88,6 +90,7 @@ class PostgresDecisionLog:
         batch_size: int = 256,
         retry_every: float = 0.5,
         feedback_wait: float = 3.0,
+        linger: float = 0.05,
     ) -> None:
         from router.db.postgres import shared_pool
 
@@ -99,6 +102,7 @@ class PostgresDecisionLog:
         self._spool = self.spool_dir / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
         self._batch_size = batch_size
         self._retry_every = retry_every
+        self._linger = linger
         self.feedback_wait = feedback_wait
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._thread: threading.Thread | None = None
@@ -157,10 +161,17 @@ class PostgresDecisionLog:
                     conn = self._replay(conn)
                 continue
             batch = [first]
+            # Linger a moment for more: at low load every row was its own transaction,
+            # which cost the server and this process's GIL more than the rows did.
+            until = time.monotonic() + self._linger
             while len(batch) < self._batch_size:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    left = until - time.monotonic()
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
+                    break
+                batch.append(item)
+                if item is _STOP:
                     break
             stop = any(item is _STOP for item in batch)
             items = [item for item in batch if item is not _STOP]
