@@ -33,6 +33,7 @@ _TOP = frozenset({
     "keys", "providers", "models", "profile", "strategy", "rules", "exclude_models",
     "baseline_model", "timeout", "context_margin", "max_candidates", "fallback", "l2",
     "log", "policy_db", "routing_rules", "firewall_rules",
+    "store", "state",  # fleet mode (docs/fleet.md)
 })  # fmt: skip
 assert set(OPTION_NAMES) >= _TOP
 Path_ = tuple[str | int, ...]
@@ -278,9 +279,24 @@ def _build(data: dict[str, Any], loc: _Located) -> RouterSettings:
         policy_db=policy.policy_db,
         routing_rules=policy.routing_rules,
         firewall_rules=policy.firewall_rules,
+        store=_url(data, "store", loc, "postgresql://user:password@host:5432/db"),
+        state=_url(data, "state", loc, "redis://host:6379/0"),
     )
     _check_catalog(settings, loc)
     return settings
+
+
+def _url(data: Mapping[str, Any], key: str, loc: _Located, example: str) -> str | None:
+    from router.db.urls import is_postgres, is_redis, redacted
+
+    value = data.get(key)
+    if value is None:
+        return None
+    check = is_postgres if key == "store" else is_redis
+    if not check(value):
+        shown = redacted(value) if isinstance(value, str) else value
+        raise loc.error((key,), f"expected a URL like {example}, got {shown!r}")
+    return str(value)
 
 
 def _check_catalog(config: RouterSettings, loc: _Located) -> None:

@@ -97,6 +97,8 @@ class Router:
         policy_store: PolicyStore | None = None,
         routing_rules: Sequence[Mapping[str, Any] | RoutingRule] = (),
         firewall_rules: Sequence[Mapping[str, Any] | FirewallRule] = (),
+        store: str | None = None,
+        state: str | None = None,
     ) -> None:
         options = dict(locals())
         del options["self"]
@@ -132,6 +134,8 @@ class Router:
         return cls.from_settings(settings.replace(**overrides) if overrides else settings)
 
     def _setup(self, settings: RouterSettings) -> None:
+        self._champion: Any = None
+        settings = _with_fleet(settings)
         self._settings = settings
         self._classifier = _classifier(settings, settings.model)
         self._engine_cache: CallEngine | None = None
@@ -146,6 +150,11 @@ class Router:
             self._owns_log = self._log is not None and self._log[0] is not settings.log
         if settings.profile != "auto" or settings.strategy is not None or settings.wants_policy:
             self._engine()  # a model, rule or store that cannot be used fails at construction
+        if settings.store is not None and settings.model is None:
+            # Fleet mode: serve the store's champion, and follow promotions (unless pinned).
+            from router.log.pg_registry import ChampionWatcher
+
+            self._champion = ChampionWatcher(self, settings.store)
 
     # ---- the decision ----------------------------------------------------------------
 
@@ -154,14 +163,15 @@ class Router:
         """What this router was built from."""
         return self._settings
 
-    def reload_model(self, model: ModelChoice = None) -> str | None:
+    def reload_model(self, model: ModelChoice = None, *, bundled: bool = False) -> str | None:
         """Load the decision model again (after ``tierrouter models promote``/``rollback``).
 
         ``model`` as in the constructor; by default the one given at construction
-        (``None``: the promoted model of the registry, else the bundled one).
+        (``None``: the promoted model of the registry, else the bundled one);
+        ``bundled=True`` forgets a model given earlier and goes back to that default.
         Calls in flight finish with the old model. Returns the new model version.
         """
-        if model is not None:
+        if model is not None or bundled:
             self._settings = self._settings.replace(model=model)
         self._classifier = _classifier(self._settings, self._settings.model)
         return self._classifier.model.version if self._classifier.model else None
@@ -229,6 +239,11 @@ class Router:
         guard = self._engine().guard
         assert isinstance(guard, PolicyEngine)  # build_engine always gives one
         return guard.store
+
+    @property
+    def fleet(self) -> dict[str, str | None]:
+        """The fleet-mode URLs this router uses: ``store`` (PostgreSQL), ``state`` (Redis)."""
+        return {"store": self._settings.store, "state": self._settings.state}
 
     @property
     def cooldowns(self) -> CooldownStore:
@@ -350,6 +365,8 @@ class Router:
 
     def close(self) -> None:
         """Close HTTP connections held by the sync API; flush the decision log."""
+        if self._champion is not None:  # fleet mode: stop following the store's champion
+            self._champion.close()
         if self._log is not None:  # queued records reach the file
             try:
                 if self._owns_log:
@@ -385,6 +402,31 @@ class Router:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _with_fleet(settings: RouterSettings) -> RouterSettings:
+    """Fleet mode (docs/fleet.md): the store and state replace the local defaults.
+
+    ``store`` holds the decision log (unless ``log`` names another place) and the
+    rules (unless ``policy_db`` or ``policy_store`` is given); ``state`` holds the
+    cooldowns (unless ``cooldown_store`` is given).
+    """
+    changes: dict[str, Any] = {}
+    store = settings.store
+    if store is not None:
+        if settings.policy_db is None and settings.policy_store is None:
+            changes["policy_db"] = store
+        log = settings.log
+        if log is None or log is True:
+            changes["log"] = store
+        elif isinstance(log, Mapping) and not log.get("path") and log.get("enabled", True):
+            changes["log"] = {**log, "path": store}
+    if settings.state is not None and settings.cooldown_store is None:
+        from router.state.cooldowns import RedisCooldownStore
+        from router.state.link import link_for
+
+        changes["cooldown_store"] = RedisCooldownStore(link_for(settings.state))
+    return settings.replace(**changes) if changes else settings
 
 
 def _classifier(settings: RouterSettings, model: ModelChoice) -> Classifier:

@@ -84,6 +84,10 @@ class RouterSettings:
 
     Policy (docs/policy.md): ``policy_db`` (SQLite file the rules persist in) or
     ``policy_store``; ``routing_rules`` and ``firewall_rules`` seed it.
+
+    Fleet (docs/fleet.md): ``store`` (``postgresql://``: the decision log, the rules
+    and the model registry whose champion every instance serves) and ``state``
+    (``redis://``: cooldowns, rate limits and spend shared by every instance).
     """
 
     # ---- decision ----
@@ -120,6 +124,9 @@ class RouterSettings:
     policy_store: PolicyStore | None = None
     routing_rules: Sequence[Mapping[str, Any] | RoutingRule] = ()
     firewall_rules: Sequence[Mapping[str, Any] | FirewallRule] = ()
+    # ---- fleet ----
+    store: str | None = None
+    state: str | None = None
 
     def __post_init__(self) -> None:
         keys = _secrets(self.keys)
@@ -157,6 +164,13 @@ class RouterSettings:
             from router.calls.fallback import FallbackPolicy
 
             set_(self, "fallback", FallbackPolicy.coerce(self.fallback))
+        if self.store is not None or self.state is not None:
+            from router.db.urls import require_postgres, require_redis
+
+            if self.store is not None:
+                require_postgres(self.store, "store")
+            if self.state is not None:
+                require_redis(self.state, "state")
 
     # ---- typed views of the normalized fields -----------------------------------
     # __post_init__ replaced the loose inputs with these types; the casts record that.

@@ -15,7 +15,7 @@ os.environ["TIERROUTER_MODEL_DIR"] = tempfile.mkdtemp(prefix="tierrouter-test-mo
 os.environ.pop("TIERROUTER_LOG", None)
 
 # The local fake provider server (tests/fake_providers.py) and its `fake` fixture.
-pytest_plugins = ["conftest_providers"]
+pytest_plugins = ["conftest_providers", "conftest_fleet"]
 
 
 @pytest.fixture(scope="session")

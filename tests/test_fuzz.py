@@ -126,7 +126,7 @@ def test_config_mappings_raise_only_config_error(data: dict[str, Any]) -> None:
     except ConfigError:
         return
     try:
-        router = Router(model=False, **config.router_kwargs())
+        router = Router.from_settings(config.replace(model=False))
         router.catalog  # noqa: B018 -- built lazily: its errors count too
     except (ConfigError, DecisionLogError):  # a log path that cannot be opened says so
         return

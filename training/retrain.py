@@ -93,9 +93,15 @@ def guard_sample(rows: Sequence[Example], size: int, seed: int) -> list[Example]
     return sorted((ex for ex in rows if ex.tier is not None), key=key)[:size]
 
 
-def _champion(registry: str | Path | None) -> tuple[Any, str]:
+def _champion(registry: str | Path | None, fleet: Any = None) -> tuple[Any, str]:
     from router.decision.artifact import bundled_artifact_path
     from router.log.registry import promoted_version, registry_root
+
+    if fleet is not None:
+        current = fleet.champion()
+        if current is not None:
+            return fleet.fetch(current), current
+        return bundled_artifact_path(), "bundled"
 
     name = promoted_version(registry)
     if name is not None:
@@ -138,12 +144,22 @@ def train_with_logs(
     Raises:
         ValueError: the log yields no labelled rows (the message says why).
     """
+    from router.db.urls import is_postgres
     from router.log.registry import promote as do_promote
     from router.log.registry import registry_root
     from router.log.sqlite import SQLiteDecisionLog
 
     cfg = cfg or TrainConfig()
-    store = SQLiteDecisionLog(log) if isinstance(log, (str, Path)) else log
+    fleet = None
+    if is_postgres(log):
+        # A fleet's store: its log is read as a stream, the challenger goes to its registry.
+        from router.log.pg_registry import PgRegistry
+        from router.log.postgres import PostgresDecisionLog
+
+        fleet = PgRegistry(str(log))
+        store: Any = PostgresDecisionLog(str(log))
+    else:
+        store = SQLiteDecisionLog(log) if isinstance(log, (str, Path)) else log
     labels = labels_from_log(store, weight=log_weight)
     if not labels.examples:
         raise ValueError(
@@ -171,7 +187,7 @@ def train_with_logs(
     name = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{result.meta['version']}"
     folder = base / name
     save(result, folder / "model")
-    champion_model, champion_name = _champion(registry)
+    champion_model, champion_name = _champion(registry, fleet)
     challenger = score_rows(folder / "model.json", test_log)
     champion = score_rows(champion_model, test_log)
     guard = guard_sample(rows, guard_size, cfg.seed)
@@ -219,7 +235,11 @@ def train_with_logs(
     import json
 
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
-    if promoted and promote:
+    if fleet is not None:
+        fleet.publish(folder, name)
+        if promoted and promote:
+            fleet.promote(name)  # every instance serves it within seconds
+    elif promoted and promote:
         do_promote(name, registry)
     return RetrainResult(name, folder, promoted and promote, reason, metrics, labels)
 

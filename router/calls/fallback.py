@@ -122,6 +122,12 @@ class InMemoryCooldownStore:
         with self._lock:
             self._until.pop(model_id, None)
 
+    def active(self) -> dict[str, float]:
+        """Every model still cooling, with its seconds left (a shared store resyncs from it)."""
+        now = self._clock()
+        with self._lock:
+            return {m: until - now for m, until in self._until.items() if until > now}
+
 
 @dataclass(frozen=True, slots=True)
 class FallbackPolicy:

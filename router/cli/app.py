@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from router.cli import classify as _classify
+from router.cli import db as _db
 from router.cli import evaluate as _evaluate
 from router.cli import feedback as _feedback
 from router.cli import firewall as _firewall
@@ -15,6 +16,7 @@ from router.cli import models as _models
 from router.cli import route as _route
 from router.cli import routing_rules as _routing_rules
 from router.cli import serve as _serve
+from router.cli import spend as _spend
 from router.cli import stats as _stats
 from router.cli import train as _train
 
@@ -58,3 +60,6 @@ _models.register(app)
 _routing_rules.register(app)
 _firewall.register(app)
 _route.register(app)
+# Schema migrations and fleet mode (router/db, docs/fleet.md).
+_db.register(app)
+_spend.register(app)

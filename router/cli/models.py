@@ -18,6 +18,29 @@ DirOption = Annotated[
 ]
 
 
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="A fleet's postgresql:// store: its registry instead of the local folder "
+        "(every instance serves its champion within seconds).",
+        show_default=False,
+    ),
+]
+
+
+def _registry(store: str) -> Any:
+    from router.db.urls import require_postgres
+    from router.errors import RouterError
+    from router.log.pg_registry import PgRegistry
+
+    try:
+        return PgRegistry(require_postgres(store, "--store"))
+    except RouterError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
 
@@ -30,7 +53,7 @@ def _metric(m: dict[str, Any], *keys: str) -> str:
 
 
 @models_app.command("list")
-def list_(directory: DirOption = None) -> None:
+def list_(directory: DirOption = None, store: StoreOption = None) -> None:
     """Every model in the registry with its metrics; * marks the promoted one."""
     from rich.console import Console
     from rich.table import Table
@@ -38,11 +61,12 @@ def list_(directory: DirOption = None) -> None:
     from router.log.paths import model_dir
     from router.log.registry import list_models
 
-    entries = list_models(directory)
+    entries: list[Any] = _registry(store).list_models() if store else list_models(directory)
     console = Console()
     if not entries:
+        where = _registry(store).shown if store else directory or model_dir()
         console.print(
-            f"no models in {directory or model_dir()} yet; `tierrouter train --logs` adds one. "
+            f"no models in {where} yet; `tierrouter train --logs` adds one. "
             "Routers use the bundled model."
         )
         return
@@ -69,13 +93,14 @@ def list_(directory: DirOption = None) -> None:
 def promote(
     name: Annotated[str, typer.Argument(help="Folder name from `tierrouter models list`.")],
     directory: DirOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Make NAME the model new routers load (``Router()`` or ``router.reload_model()``)."""
     from router.errors import ConfigError
     from router.log.registry import promote as do_promote
 
     try:
-        entry = do_promote(name, directory)
+        entry = _registry(store).promote(name) if store else do_promote(name, directory)
     except ConfigError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
@@ -83,9 +108,9 @@ def promote(
 
 
 @models_app.command("rollback")
-def rollback(directory: DirOption = None) -> None:
+def rollback(directory: DirOption = None, store: StoreOption = None) -> None:
     """Return to the previously promoted model (or the bundled one)."""
     from router.log.registry import rollback as do_rollback
 
-    previous = do_rollback(directory)
+    previous = _registry(store).rollback() if store else do_rollback(directory)
     typer.echo(f"promoted {previous}" if previous else "back to the bundled model")

@@ -35,6 +35,23 @@ def serve(
             "--insecure", help="Allow a non-loopback --host without proxy keys (anyone can call)."
         ),
     ] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Fleet mode: a postgresql:// store for the log, rules and models "
+            "(docs/fleet.md).",
+            show_default=False,
+        ),
+    ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            help="Fleet mode: a redis:// state for cooldowns, rate limits and spend.",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.")
     ] = "info",
@@ -48,8 +65,23 @@ def serve(
             err=True,
         )
         raise typer.Exit(code=2)
+    import os
+
+    from router.db.urls import is_postgres, is_redis
     from router.errors import RouterError
     from router.proxy.server import serve as run
+
+    # Through the environment, so that every worker process builds its router with them.
+    for value, check, var, example in (
+        (store, is_postgres, "TIERROUTER_STORE", "postgresql://user@host/db"),
+        (state, is_redis, "TIERROUTER_STATE", "redis://host:6379/0"),
+    ):
+        if value is None:
+            continue
+        if not check(value):
+            typer.echo(f"Error: expected a URL like {example}, got {value!r}", err=True)
+            raise typer.Exit(code=2)
+        os.environ[var] = value
 
     try:
         run(config, host=host, port=port, workers=workers, insecure=insecure, log_level=log_level)

@@ -40,11 +40,12 @@ def train(
         ),
     ] = True,
     logs: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--logs",
-            help="A decision log: train a challenger on it and promote it only if it beats "
-            "the current model on held-out log rows.",
+            help="A decision log (a SQLite file, or a fleet's postgresql:// store, read as a "
+            "stream): train a challenger on it and promote it only if it beats the current "
+            "model on held-out log rows (in the store's registry for a postgresql:// log).",
         ),
     ] = None,
     force: Annotated[
@@ -141,7 +142,7 @@ def _print_metrics(console: object, meta: dict[str, object], seconds: float) -> 
 
 
 def _train_with_logs(
-    logs: Path,
+    logs: str,
     data: list[Path],
     *,
     public: bool,
@@ -155,15 +156,17 @@ def _train_with_logs(
     from training.train import TrainConfig
 
     try:
+        from router.db.urls import is_postgres
+
         result = train_with_logs(
-            logs,
+            logs if is_postgres(logs) else Path(logs),
             data=data,
             public=public,
             force=force,
             max_regression=max_regression,
             cfg=TrainConfig(seed=seed),
         )
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError) as exc:  # ConfigError is a ValueError
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     print_result(result, console)

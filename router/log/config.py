@@ -29,6 +29,12 @@ _SECRET = re.compile(
 )
 
 
+def _is_url(value: Any) -> bool:
+    from router.db.urls import is_postgres
+
+    return is_postgres(value)
+
+
 def default_redact(text: str) -> str:
     """Mask key-shaped strings; always applied before any text is stored."""
     return _SECRET.sub("[REDACTED]", text)
@@ -44,6 +50,8 @@ class LogConfig:
     retry_window: float = 120.0
     max_age_days: float | None = None
     max_bytes: int | None = None
+    # A postgresql:// store instead of the SQLite file (fleet mode, docs/fleet.md).
+    url: str | None = None
 
     @classmethod
     def parse(cls, value: Any, where: str = "log") -> LogConfig | None:
@@ -59,6 +67,8 @@ class LogConfig:
             return cls()
         if isinstance(value, LogConfig):
             return value if value.enabled else None
+        if _is_url(value):
+            return cls(url=str(value))
         if isinstance(value, (str, os.PathLike)):
             if not str(value).strip():
                 raise ConfigError(f"{where}: empty path; give a file path, or true for the default")
@@ -80,6 +90,9 @@ class LogConfig:
                 elif f.name == "path":
                     if not isinstance(raw, (str, os.PathLike)):
                         raise ConfigError(f"{where}.path: must be a file path, got {raw!r}")
+                    if _is_url(raw):
+                        kwargs["url"] = str(raw)
+                        continue
                     raw = Path(raw)
                 elif isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
                     raise ConfigError(
@@ -105,6 +118,10 @@ def open_log(
     config = LogConfig.parse(value)
     if config is None:
         return None
+    if config.url is not None:
+        from router.log.postgres import PostgresDecisionLog
+
+        return PostgresDecisionLog(config.url), config
     from router.log.sqlite import SQLiteDecisionLog
 
     log = SQLiteDecisionLog(

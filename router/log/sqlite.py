@@ -16,9 +16,7 @@ Why this shape:
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import json
 import logging
 import os
 import queue
@@ -31,47 +29,18 @@ from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
+from router.db.migrations import SQLITE_DECISIONS, latest, upgrade_sqlite
+from router.log.barrier import WriteBarrier
 from router.log.paths import default_log_path
+from router.log.rows import COLUMNS, record_from_row, row_values
 from router.log.store import DecisionLogError, DecisionRecord, Feedback, Outcome
 
 __all__ = ["SCHEMA_VERSION", "SQLiteDecisionLog"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = latest(SQLITE_DECISIONS)
 APP_ID = "tierrouter-decisions"
 _log = logging.getLogger("tierrouter.log")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tierrouter_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS decisions (
-    id TEXT PRIMARY KEY,
-    ts REAL NOT NULL,
-    prompt_hash TEXT NOT NULL,
-    task TEXT, tier TEXT, language TEXT, source TEXT, model_version TEXT,
-    confidence REAL, score REAL,
-    tier_probabilities TEXT, task_scores TEXT, features TEXT,
-    model_requested TEXT, model_used TEXT, provider TEXT,
-    attempts TEXT, n_attempts INTEGER,
-    latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER,
-    cost REAL, estimated_cost REAL, baseline_cost REAL,
-    finish_reason TEXT, status TEXT, error_type TEXT, stream INTEGER,
-    prompt TEXT, response TEXT, messages TEXT
-);
-CREATE INDEX IF NOT EXISTS decisions_ts ON decisions (ts);
-CREATE INDEX IF NOT EXISTS decisions_hash ON decisions (prompt_hash);
-CREATE TABLE IF NOT EXISTS feedback (
-    n INTEGER PRIMARY KEY AUTOINCREMENT,
-    decision_id TEXT NOT NULL, ts REAL NOT NULL,
-    rating REAL, verdict TEXT, task TEXT, tier TEXT, source TEXT NOT NULL, comment TEXT
-);
-CREATE INDEX IF NOT EXISTS feedback_decision ON feedback (decision_id);
-CREATE TABLE IF NOT EXISTS outcomes (
-    n INTEGER PRIMARY KEY AUTOINCREMENT,
-    decision_id TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL, detail TEXT
-);
-CREATE INDEX IF NOT EXISTS outcomes_decision ON outcomes (decision_id);
-"""
-_JSON_FIELDS = ("tier_probabilities", "task_scores", "features", "attempts", "messages")
-_COLUMNS = tuple(f for f in DecisionRecord.__dataclass_fields__)
 _STOP = object()
 _OPEN: weakref.WeakSet[SQLiteDecisionLog] = weakref.WeakSet()
 
@@ -114,14 +83,7 @@ class SQLiteDecisionLog:
         self._closed = False
         self._last_warning: dict[str, float] = {}
         self.dropped = 0
-        # Durability barrier (awritten): items put so far, items the writer has
-        # settled (FIFO, so "settled >= n" means the first n are done), failed
-        # batches so far, and who waits for which count.
-        self._seq_lock = threading.Lock()
-        self._enqueued = 0
-        self._settled = 0
-        self._failures = 0
-        self._waiters: list[tuple[int, int, asyncio.AbstractEventLoop, asyncio.Future[bool]]] = []
+        self._barrier = WriteBarrier()  # what awritten waits on
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -172,11 +134,15 @@ class SQLiteDecisionLog:
             # auto_vacuum must be chosen before the first table exists.
             conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
-            conn.execute(
-                "INSERT OR IGNORE INTO tierrouter_meta VALUES ('app', ?), ('schema_version', ?)",
-                (APP_ID, str(SCHEMA_VERSION)),
+            conn.executescript(
+                "CREATE TABLE IF NOT EXISTS tierrouter_meta "
+                "(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             )
+            conn.execute(
+                "INSERT OR IGNORE INTO tierrouter_meta VALUES ('app', ?), ('schema_version', '0')",
+                (APP_ID,),
+            )
+            upgrade_sqlite(conn, 0)
             return
         if "tierrouter_meta" not in tables:
             shown = ", ".join(sorted(tables)[:5])
@@ -197,6 +163,8 @@ class SQLiteDecisionLog:
                 f"(this one reads {SCHEMA_VERSION}); upgrade tierrouter or use another path"
             )
         conn.execute("PRAGMA journal_mode=WAL")
+        if version < SCHEMA_VERSION:
+            upgrade_sqlite(conn, version)
 
     # ---- the write path (never raises) ---------------------------------------------
 
@@ -214,13 +182,11 @@ class SQLiteDecisionLog:
         try:
             self._queue.put_nowait(item)
         except queue.Full:
-            with self._seq_lock:
-                self.dropped += 1
-                self._failures += 1  # a waiter must not take this record for written
+            self.dropped += 1
+            self._barrier.failed()  # a waiter must not take this record for written
             self._warn("full", f"decision log {self.path}: writer behind, dropped {self.dropped}")
             return
-        with self._seq_lock:
-            self._enqueued += 1
+        self._barrier.queued()
 
     def _start(self) -> None:
         with self._start_lock:
@@ -256,15 +222,14 @@ class SQLiteDecisionLog:
                 if conn is not None:
                     conn.close()
                 conn = None
-                with self._seq_lock:
-                    self.dropped += len(items)
-                    self._failures += 1
+                self.dropped += len(items)
+                self._barrier.failed()
                 self._warn(
                     type(exc).__name__,
                     f"decision log {self.path}: {len(items)} entries not written ({exc})",
                 )
             finally:
-                self._settle(len(items))
+                self._barrier.settle(len(items))
                 for _ in batch:
                     self._queue.task_done()
             if stop:
@@ -315,28 +280,7 @@ class SQLiteDecisionLog:
         return True
 
     async def awritten(self, timeout: float = 5.0) -> bool:
-        with self._seq_lock:
-            target, failures = self._enqueued, self._failures
-            if self._settled >= target:
-                return True
-            loop = asyncio.get_running_loop()
-            future: asyncio.Future[bool] = loop.create_future()
-            self._waiters.append((target, failures, loop, future))
-        try:
-            return await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
-            return False
-
-    def _settle(self, count: int) -> None:
-        """The writer finished ``count`` more items: wake whoever waited for them."""
-        with self._seq_lock:
-            self._settled += count
-            ready = [w for w in self._waiters if w[0] <= self._settled]
-            self._waiters = [w for w in self._waiters if w[0] > self._settled]
-            failures = self._failures
-        for _, seen, loop, future in ready:
-            durable = seen == failures
-            loop.call_soon_threadsafe(_resolve, future, durable)
+        return await self._barrier.wait(timeout)
 
     def close(self) -> None:
         if self._closed:
@@ -390,7 +334,7 @@ class SQLiteDecisionLog:
         with closing(self._connect()) as conn:
             conn.row_factory = sqlite3.Row
             row = conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
-        return _to_record(row) if row is not None else None
+        return record_from_row(row) if row is not None else None
 
     def records(
         self, *, since: float | None = None, until: float | None = None, limit: int | None = None
@@ -409,7 +353,7 @@ class SQLiteDecisionLog:
                 if not rows:
                     return
                 for row in rows:
-                    yield _to_record(row)
+                    yield record_from_row(row)
 
     def feedback(self, decision_id: str | None = None) -> list[Feedback]:
         self.flush()
@@ -476,11 +420,6 @@ class SQLiteDecisionLog:
         return deleted
 
 
-def _resolve(future: asyncio.Future[bool], durable: bool) -> None:
-    if not future.done():  # the waiter may have timed out meanwhile
-        future.set_result(durable)
-
-
 def _delete_before(conn: sqlite3.Connection, cutoff: float) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -501,31 +440,11 @@ def _transient(exc: sqlite3.OperationalError) -> bool:
 
 
 def _insert_record(conn: sqlite3.Connection, record: DecisionRecord) -> None:
-    values = []
-    for name in _COLUMNS:
-        value = getattr(record, name)
-        if name in _JSON_FIELDS:
-            value = None if value is None else json.dumps(value, ensure_ascii=False, default=str)
-        elif name == "stream":
-            value = int(bool(value))
-        values.append(value)
-    columns = ", ".join((*_COLUMNS, "n_attempts"))
-    marks = ", ".join("?" * (len(_COLUMNS) + 1))
+    columns = ", ".join((*COLUMNS, "n_attempts"))
+    marks = ", ".join("?" * (len(COLUMNS) + 1))
     conn.execute(
-        f"INSERT OR REPLACE INTO decisions ({columns}) VALUES ({marks})",
-        (*values, len(record.attempts)),
+        f"INSERT OR REPLACE INTO decisions ({columns}) VALUES ({marks})", row_values(record)
     )
-
-
-def _to_record(row: sqlite3.Row) -> DecisionRecord:
-    data = {name: row[name] for name in _COLUMNS}
-    for name in _JSON_FIELDS:
-        data[name] = json.loads(data[name]) if data[name] is not None else None
-    for name in ("tier_probabilities", "task_scores", "features"):
-        data[name] = data[name] or {}
-    data["attempts"] = data["attempts"] or []
-    data["stream"] = bool(data["stream"])
-    return DecisionRecord(**data)
 
 
 @atexit.register

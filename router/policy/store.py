@@ -289,9 +289,15 @@ class SqlitePolicyStore:
 
 
 def open_store(policy_db: str | Path | None, store: PolicyStore | None = None) -> PolicyStore:
-    """The store a Router uses: the one given, a SQLite file, or memory."""
+    """The store a Router uses: the one given, PostgreSQL, a SQLite file, or memory."""
     if store is not None:
         return store
     if policy_db is not None:
+        from router.db.urls import is_postgres
+
+        if is_postgres(policy_db):  # fleet mode: `store: postgresql://...`
+            from router.policy.pg_store import PostgresPolicyStore
+
+            return PostgresPolicyStore(str(policy_db))
         return SqlitePolicyStore(policy_db)
     return InMemoryPolicyStore()

@@ -58,6 +58,7 @@ async def messages(request: Request) -> Response:
         model = _model(ex.ctx, body.get("model"))
         check_params(body, ANTHROPIC_PARAMS)
         chat_messages, params = to_chat_request(body, ex.dropped)
+        model = await ex.admit(body, model)
         headers = request.headers
         forwarded = tuple((h, headers[h]) for h in _FORWARDED if h in headers)
         params["native_request"] = NativeRequest("anthropic", body, forwarded)

@@ -29,6 +29,7 @@ from router.proxy import (
     feedback_route,
     health,
     openai_routes,
+    spend_route,
 )
 from router.proxy.context import ProxyContext
 from router.proxy.errors import ProxyError, Wire, error_body
@@ -120,6 +121,7 @@ def create_app(
     routes += [
         Route("/v1/feedback", feedback_route.feedback, methods=["POST"]),
         Route("/admin/reload-model", feedback_route.reload_model, methods=["POST"]),
+        Route("/v1/spend", spend_route.spend, methods=["GET"]),  # budgets (admin key)
     ]
     routes += admin_routes.routes()  # /v1/routing_rules, /v1/firewall_rules (admin key)
     app = ProxyApp(

@@ -15,6 +15,7 @@ from router.proxy.sessions import SessionStore
 from router.proxy.settings import ProxySettings, is_loopback
 
 if TYPE_CHECKING:
+    from router.proxy.admission import Admission
     from router.router import Router
 
 __all__ = ["ACCESS_LOGGER", "ProxyContext"]
@@ -37,6 +38,12 @@ class ProxyContext:
     def __post_init__(self) -> None:
         self.auth = Authenticator(self.settings.proxy_keys, self.settings.admin_key)
         self.gate = Gate(self.settings.max_concurrency)
+        # Rate limit and budgets (router/proxy/admission.py); None when neither is set.
+        self.admission: Admission | None = None
+        if self.settings.rate_limit or self.settings.budgets:
+            from router.proxy.admission import Admission
+
+            self.admission = Admission(self.settings, self.router)
         self._log = logging.getLogger(ACCESS_LOGGER)
 
     def require_admin(self, headers: Any, what: str) -> None:

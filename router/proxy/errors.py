@@ -47,6 +47,9 @@ _KINDS: dict[str, tuple[int, str, str | None, str]] = {
     ),
     "rate_limit": (429, "rate_limit_error", "rate_limit_exceeded", "rate_limit_error"),
     "over_capacity": (429, "rate_limit_error", "over_capacity", "rate_limit_error"),
+    # A spend budget is exhausted (router/state/budgets.py): OpenAI's own type for it;
+    # Anthropic has none, and its SDKs treat rate_limit_error as a 429 to surface.
+    "insufficient_quota": (429, "insufficient_quota", "insufficient_quota", "rate_limit_error"),
     "internal": (500, "api_error", "internal_error", "api_error"),
     "upstream_error": (502, "api_error", "upstream_error", "api_error"),
     "unavailable": (503, "api_error", "service_unavailable", "overloaded_error"),
@@ -55,7 +58,7 @@ _KINDS: dict[str, tuple[int, str, str | None, str]] = {
 }
 # Retrying these cannot help (nothing will change until the config does); the
 # OpenAI and Anthropic SDKs both honour ``x-should-retry``.
-_NO_RETRY = frozenset({"no_candidate", "upstream_auth"})
+_NO_RETRY = frozenset({"no_candidate", "upstream_auth", "insufficient_quota"})
 _ATTEMPT_FIELDS = ("model", "provider", "ok", "status", "type", "error", "latency_ms")
 
 

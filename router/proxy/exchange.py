@@ -68,6 +68,9 @@ class Exchange:
         # Set when a streaming response takes over; it settles at the end of the stream.
         self.handed_off = False
         self._in_gate = False
+        # Budget scopes this request is charged to, and headers its answer carries.
+        self.budget_scopes: list[str] = []
+        self.extra_headers: dict[str, str] = {}
         self._closers: list[Callable[[], Awaitable[Any]]] = []
         self._settled = False
 
@@ -107,6 +110,16 @@ class Exchange:
                 param="messages",
             )
         return body
+
+    async def admit(self, body: Mapping[str, Any], model: str) -> str:
+        """Rate limit and budgets (router/proxy/admission.py): the model to route with."""
+        admission = self.ctx.admission
+        if admission is None:
+            return model
+        model, self.budget_scopes = await admission.admit(
+            self.request.headers, body, model, self.extra_headers
+        )
+        return model
 
     def enter(self) -> Guard:
         """Take a capacity slot (or refuse with 429) and start guarding the upstream call."""
@@ -180,6 +193,8 @@ class Exchange:
 
     def ok(self, body: Any, headers: Mapping[str, str] | None = None) -> Response:
         self.status = 200
+        if self.extra_headers:
+            headers = {**(headers or {}), **self.extra_headers}
         return json_response(200, body, headers)
 
     def fail(self, exc: BaseException) -> Response:
@@ -225,6 +240,8 @@ class Exchange:
             self._in_gate = False
             self.ctx.gate.leave()
             self.ctx.metrics.inflight.set(value=self.ctx.gate.active)
+        if self.budget_scopes and self.ctx.admission is not None and self.facts:
+            self.ctx.admission.spent(self.budget_scopes, self.facts.get("cost"))
         seconds = time.perf_counter() - self.started
         self.ctx.metrics.record(
             self.endpoint, self.status, seconds, self.facts, self.attempts, spent=self.spent

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from router._version import __version__
+from router.proxy.admission import fleet_health, fleet_metrics
 from router.proxy.context import ProxyContext
 from router.proxy.errors import ProxyError, Wire, error_body
 from router.proxy.exchange import json_response
@@ -17,15 +18,19 @@ _PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 async def health(request: Request) -> Response:
     ctx: ProxyContext = request.app.state.proxy
-    return json_response(
-        200,
-        {
-            "status": "ok",
-            "version": __version__,
-            "inflight": ctx.gate.active,
-            "max_concurrency": ctx.gate.limit,
-        },
-    )
+    body = {
+        "status": "ok",
+        "version": __version__,
+        "inflight": ctx.gate.active,
+        "max_concurrency": ctx.gate.limit,
+    }
+    fleet = fleet_health(ctx.router)
+    if fleet is not None:
+        body["fleet"] = fleet
+        if not all(part["ok"] for part in fleet.values()):
+            # Still 200: requests are served (on local state, or spooling the log).
+            body["status"] = "degraded"
+    return json_response(200, body)
 
 
 async def metrics(request: Request) -> Response:
@@ -34,4 +39,6 @@ async def metrics(request: Request) -> Response:
         ctx.require_admin(request.headers, "GET /metrics")
     except ProxyError as err:
         return json_response(err.status, error_body(err, Wire.OPENAI))
-    return Response(ctx.metrics.render(), 200, media_type=_PROMETHEUS)
+    return Response(
+        ctx.metrics.render() + fleet_metrics(ctx.router), 200, media_type=_PROMETHEUS
+    )

@@ -58,6 +58,7 @@ async def chat_completions(request: Request) -> Response:
         check_params(body, OPENAI_PARAMS)
         stream = bool(body.get("stream"))
         params = {k: v for k, v in body.items() if k not in _NOT_FORWARDED}
+        model = await ex.admit(body, model)
         ex.session = routing_hints(ex.ctx, request.headers, body, model, messages, params)
         router = ex.ctx.router
         guard = ex.enter()
@@ -182,6 +183,7 @@ async def responses(request: Request) -> Response:
 
         capture = _Capture(ex, body)
         api = Responses(capture)
+        model = await ex.admit(body, model)
         guard = ex.enter()
         if stream:
             return await _stream_responses(ex, api, capture, model, item_input, params)

@@ -65,7 +65,8 @@ def build_router(
             raise ConfigError(f"{_ENV_SETTINGS} is not valid: {exc}") from exc
     router_settings = router_settings or RouterSettings()
     shared_db = os.environ.get(_ENV_POLICY_DB)
-    if shared_db and router_settings.policy_db is None:
+    router_settings = _fleet_from_env(router_settings)
+    if shared_db and router_settings.policy_db is None and router_settings.store is None:
         router_settings = router_settings.replace(policy_db=shared_db)
     return _server_router(router_settings, settings), settings
 
@@ -81,13 +82,23 @@ def _server_router(router_settings: RouterSettings | None, settings: ProxySettin
     from router.proxy.upstream import client_factory
     from router.router import Router
 
-    base = router_settings or RouterSettings()
+    base = _fleet_from_env(router_settings or RouterSettings())
     return Router.from_settings(
         base.replace(
             env=dict(os.environ) if base.env is None else base.env,
             client_factory=client_factory(settings.max_concurrency),
         )
     )
+
+
+def _fleet_from_env(router_settings: RouterSettings) -> RouterSettings:
+    """`serve --store/--state` reach every worker process through the environment."""
+    changes = {
+        name: os.environ[var]
+        for name, var in (("store", "TIERROUTER_STORE"), ("state", "TIERROUTER_STATE"))
+        if os.environ.get(var) and getattr(router_settings, name) is None
+    }
+    return router_settings.replace(**changes) if changes else router_settings
 
 
 def default_policy_db(config_path: str | Path | None) -> Path:
@@ -156,7 +167,8 @@ def serve(
         return
     if config_path is not None:
         os.environ[_ENV_CONFIG] = str(Path(config_path).resolve())
-    if not (router_config and router_config.policy_db):
+    fleet_store = (router_config and router_config.store) or os.environ.get("TIERROUTER_STORE")
+    if not (router_config and router_config.policy_db) and not fleet_store:
         # Each worker is its own process: rules kept in memory would differ per
         # worker, and an admin API edit would reach only the one that took it.
         policy_db = default_policy_db(config_path)

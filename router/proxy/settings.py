@@ -65,6 +65,10 @@ class ProxySettings:
     max_json_depth: int = 128
     # Messages in one request (Claude Code sessions reach a few thousand).
     max_messages: int = 20_000
+    # Fleet-wide requests per window per proxy key, {requests, window} (router/proxy/admission.py).
+    rate_limit: dict[str, Any] | None = None
+    # Spend caps per key, user and tag (router/state/budgets.py).
+    budgets: dict[str, Any] | None = None
     # From a connection's first byte to the end of the request's headers, and
     # from there to the end of its body: slow or silent clients are cut off.
     header_timeout: float = 15.0
@@ -159,6 +163,8 @@ _FIELDS = {
     "body_timeout": float,
     "keepalive_timeout": float,
     "max_connections": int,
+    "rate_limit": dict,
+    "budgets": dict,
 }
 
 
@@ -186,6 +192,8 @@ def settings_from_mapping(
             if value is not None and not isinstance(value, str):
                 raise error(name, "expected a string")
             values[name] = as_secret(value)
+        elif name in ("rate_limit", "budgets"):
+            values[name] = _checked_section(name, value, error)
         elif kind is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise error(name, f"must be a number, got {value!r}")
@@ -203,6 +211,24 @@ def settings_from_mapping(
     except ConfigError as exc:
         name = str(exc).split(":", 1)[0].removeprefix("proxy.")
         raise error(name, str(exc).split(": ", 1)[-1]) from None
+
+
+def _checked_section(name: str, value: Any, error: Any) -> dict[str, Any] | None:
+    """Validate ``rate_limit`` / ``budgets`` now, so a typo fails with the file's line."""
+    if value is None:
+        return None
+    try:
+        if name == "rate_limit":
+            from router.proxy.admission import parse_rate_limit
+
+            parse_rate_limit(value, "")
+        else:
+            from router.state.budgets import BudgetConfig
+
+            BudgetConfig.parse(value, "")
+    except ConfigError as exc:
+        raise error(name, str(exc).lstrip(".: ")) from None
+    return dict(value)
 
 
 def settings_from_env(base: ProxySettings, env: Mapping[str, str] | None = None) -> ProxySettings:

@@ -62,7 +62,7 @@ class SSEResponse(Response):
         self.status_code = 200
         self.background = None
         self.media_type = "text/event-stream"
-        self.init_headers({**_SSE_HEADERS, **headers})
+        self.init_headers({**_SSE_HEADERS, **headers, **exchange.extra_headers})
         exchange.handed_off = True
         exchange.stream = True
         exchange.status = 200
