@@ -14,15 +14,20 @@ from training.sources import (
     ENV_VAR,
     SOURCES,
     alpaca_eval,
+    arena_bench_v1_outcomes,
     arena_hard,
     default_shared_root,
+    elyza_outcomes,
     gsm8k,
     humaneval,
     load_all,
+    load_available,
     load_source,
     math_hendrycks,
     mbppplus,
     mgsm,
+    mifeval_outcomes,
+    mmlu_pro_outcomes,
     mtbench_zh,
     natural_instructions,
     project_data,
@@ -31,6 +36,7 @@ from training.sources import (
     self_instruct,
     vicuna_bench,
     wizardlm,
+    zeroeval_outcomes,
 )
 from training.sources.project_data import ProjectDataError
 
@@ -69,6 +75,11 @@ EXPECTED_ROWS = {
     "alpaca_eval": 805 - 80 - 252,  # vicuna + selfinstruct subsets are train sources
     "mbppplus": 399,
     "routerbench": 3178,
+    "mifeval_outcomes": 1063,
+    "zeroeval_outcomes": 800 + 704,
+    "arena_bench_v1_outcomes": 297,
+    "mmlu_pro_outcomes": 5212,
+    "elyza_outcomes": 100,
 }
 
 
@@ -92,20 +103,21 @@ def test_real_label_distributions(real: dict[str, list[Example]]) -> None:
         "COMPLEX": 1214,
         "REASONING": 1324,
     }
-    # Vicuna: 7 categories x 10, coding 7, math 3.
+    # Vicuna: 7 categories x 10, coding 7, math 3; writing is general but for 2 scripts.
     assert _count(real["vicuna_bench"], "task") == {
-        "general": 40,
-        "creative_writing": 20,
+        "general": 40 + 8,
+        "creative_writing": 10 + 2,
         "reasoning": 10,
         "coding": 7,
         "math": 3,
     }
-    # mt_bench_zh: 写作 35 + 角色扮演 5, 问答 30 + 常识 25, NLU 15, code 10, translation 5.
+    # mt_bench_zh: 写作 35 (18 functional non-fiction -> general) + 角色扮演 5,
+    # 问答 30 + 常识 25, NLU 15, code 10, translation 5.
     assert _count(real["mtbench_zh"], "task") == {
-        "creative_writing": 40,
+        "creative_writing": 40 - 18,
         "reasoning": 30,
         "math": 30,
-        "general": 55,
+        "general": 55 + 18,
         "extraction": 15,
         "coding": 10,
         "translation": 5,
@@ -125,10 +137,20 @@ def test_real_label_distributions(real: dict[str, list[Example]]) -> None:
         ["bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"], 250
     )
     assert None not in _count(real["mgsm"], "tier")  # all 250 English items match GSM8K
+    # Winogrande's commonsense fill-in-the-blank is general by the guide (routerbench.py).
+    # AlpacaEval's 473 eval prompts: hand labels (alpaca_eval._LABELS), general otherwise.
+    assert _count(real["alpaca_eval"], "task") == {
+        "general": 359,
+        "creative_writing": 47,
+        "coding": 32,
+        "math": 23,
+        "reasoning": 8,
+        "extraction": 3,
+        "translation": 1,
+    }
     assert _count(real["routerbench"], "task") == {
-        "general": 445 + 1039,
+        "general": 445 + 1039 + 380 + 887,
         "coding": 128 + 299,
-        "reasoning": 380 + 887,
     }
 
 
@@ -165,6 +187,70 @@ def test_real_routerbench_outcome_shape(real: dict[str, list[Example]]) -> None:
     assert set(next(iter(models.values()))) == {"correct", "cost"}
 
 
+def _pattern(rows: list[Example]) -> tuple[int, int, int, int]:
+    """(both right, only strong, only weak, neither) over rows with a pair outcome."""
+    pairs = [(r.outcome["strong_correct"], r.outcome["weak_correct"]) for r in rows if r.outcome]
+    return (
+        pairs.count((True, True)),
+        pairs.count((True, False)),
+        pairs.count((False, True)),
+        pairs.count((False, False)),
+    )
+
+
+@needs_shared
+def test_real_new_outcome_sets_match_source_md(real: dict[str, list[Example]]) -> None:
+    # Each SOURCE.md's own both / only strong / only weak / neither counts for the pair used.
+    crux = [r for r in real["zeroeval_outcomes"] if r.source.endswith("/crux")]
+    math_l5 = [r for r in real["zeroeval_outcomes"] if r.source.endswith("/math_l5")]
+    assert _pattern(crux) == (587, 109, 20, 84)
+    assert _pattern(math_l5) == (287, 98, 75, 244)
+    assert _pattern(real["mmlu_pro_outcomes"]) == (2891, 775, 421, 1108)
+    mifeval_en = [r for r in real["mifeval_outcomes"] if r.language == "en"]
+    assert _pattern(mifeval_en)[:3] == (415, 40, 20)
+    by_lang = _count(real["mifeval_outcomes"], "language")
+    assert by_lang == {"en": 541, "es": 115, "fr": 235, "ja": 172}
+    # arena-bench-v1: 290 prompts graded for both; gpt-4-1106 >= 8 on 247, Mixtral on 156.
+    arena = [r for r in real["arena_bench_v1_outcomes"] if r.outcome]
+    assert len(arena) == 290
+    assert sum(r.outcome["strong_correct"] for r in arena) == 247  # type: ignore[index]
+    assert sum(r.outcome["weak_correct"] for r in arena) == 156  # type: ignore[index]
+    # ELYZA: gpt-4o >= 4 on 82 tasks, Llama-3.1-8B on 42; every model's grade is kept.
+    elyza = real["elyza_outcomes"]
+    assert _pattern(elyza)[0] + _pattern(elyza)[1] == 82
+    assert sum(bool(r.outcome and r.outcome["weak_correct"]) for r in elyza) == 42
+    assert all(len(r.outcome["models"]) == 8 for r in elyza if r.outcome)
+    assert {r.language for r in elyza} == {"ja"}
+    assert _count(elyza, "task") == {
+        "general": 49,
+        "creative_writing": 16,
+        "extraction": 14,
+        "reasoning": 14,
+        "math": 4,
+        "summarization": 2,
+        "translation": 1,
+    }
+    assert _count(real["mmlu_pro_outcomes"], "task") == {"math": 4010, "general": 1202}
+
+
+@needs_shared
+def test_real_overlaps_are_grouped_with_their_twin(real: dict[str, list[Example]]) -> None:
+    # arena-bench-v1 prompts are Arena prompts already in arena_hard, same question ids:
+    # the hold-out unit (group) is arena_hard's, so a held-out fold holds both copies out.
+    arena_ids = {r.id.split("/", 1)[1] for r in real["arena_hard"]}
+    bench = real["arena_bench_v1_outcomes"]
+    assert {r.group for r in bench} == {"arena_hard"}
+    original = SHARED / "arena_hard_proto_2023" / "question_original.jsonl"
+    all_ids = {json.loads(line)["question_id"] for line in original.open(encoding="utf-8")}
+    assert {r.id.split("/", 1)[1] for r in bench} <= all_ids
+    assert len({r.id.split("/", 1)[1] for r in bench} & arena_ids) > 200
+    # MATH-L5 problems are MATH test problems (math_hendrycks): same unit.
+    math_texts = {" ".join(r.prompt_text().split()) for r in real["math_hendrycks"]}
+    math_l5 = [r for r in real["zeroeval_outcomes"] if r.source.endswith("/math_l5")]
+    assert {r.group for r in math_l5} == {"math_hendrycks"}
+    assert all(" ".join(r.prompt_text().split()) in math_texts for r in math_l5)
+
+
 @needs_shared
 def test_licence_rule_train_only() -> None:
     train = load_all(SHARED, use="train")
@@ -172,6 +258,7 @@ def test_licence_rule_train_only() -> None:
     assert {r.use for r in train} == {"train"}
     assert {r.group for r in train} <= train_sets
     assert not any(r.source.startswith(("gsm8k", "mgsm", "routellm_outcomes/gsm8k")) for r in train)
+    assert not any(r.source.startswith(("elyza_outcomes", "alpaca_eval")) for r in train)
     gsm_questions = {" ".join(r.prompt_text().split()) for r in load_source("gsm8k", SHARED)}
     assert not any(" ".join(r.prompt_text().split()) in gsm_questions for r in train)
 
@@ -190,6 +277,21 @@ def test_missing_root_names_path_and_env(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert default_shared_root() == tmp_path
     with pytest.raises(FileNotFoundError, match="humaneval: folder not found"):
         load_source("humaneval")
+
+
+def test_load_available_names_what_is_missing(tmp_path: Path) -> None:
+    _jsonl(
+        tmp_path / "alpaca_eval_805" / "alpaca_eval_instructions.jsonl",
+        [{"idx": 0, "dataset": "oasst", "instruction": "What is a good name for a cat?"}],
+    )
+    rows, missing = load_available(tmp_path, use="eval")
+    assert [r.source for r in rows] == ["alpaca_eval/oasst"]
+    assert rows[0].outcome is None
+    assert "alpaca_eval has no outcomes" in missing["alpaca_eval_matrix"]
+    assert "gsm8k not measured" in missing["gsm8k_test"]
+    assert "alpaca_eval_805" not in missing
+    # Train sets are not even looked for when only eval sets are asked for.
+    assert "math_hendrycks" not in missing and "elyza_outcomes" in missing
 
 
 # ---------------------------------------------------------------- synthetic copies
@@ -270,6 +372,15 @@ def test_synthetic_instruction_sets(tmp_path: Path) -> None:
             {"question_id": 2, "category": "writing", "turns": ["Write.", "Shorter."]},
         ],
     )
+    _jsonl(
+        tmp_path / "v2" / "question.jsonl",
+        [
+            {"question_id": 71, "category": "writing", "turns": ["Draft an email."]},
+            {"question_id": 76, "category": "writing", "turns": ["A video script."]},
+        ],
+    )
+    email, script = vicuna_bench.load(tmp_path / "v2")
+    assert (email.task, script.task) == ("general", "creative_writing")  # guide rule 12
     rows = vicuna_bench.load(tmp_path / "v")
     assert (rows[0].task, rows[0].tier) == ("reasoning", "MEDIUM")
     assert rows[1].messages is not None and rows[1].prompt_text() == "Write.\n\nShorter."
@@ -283,17 +394,29 @@ def test_synthetic_instruction_sets(tmp_path: Path) -> None:
         ("translation", None, "zh")
     ]
     _jsonl(
+        tmp_path / "z2" / "question.jsonl",
+        [
+            {"question_id": 103, "category": "写作类", "turns": ["写一个加班通知"]},
+            {"question_id": 118, "category": "写作类", "turns": ["写一首藏头诗"]},
+        ],
+    )
+    assert [r.task for r in mtbench_zh.load(tmp_path / "z2")] == ["general", "creative_writing"]
+    _jsonl(
         tmp_path / "w" / "WizardLM_testset.jsonl",
         [
             {"idx": 1, "Skill": "Math", "Difficulty": 10, "Instruction": "Prove it."},
             {"idx": 2, "Skill": "Law", "Difficulty": 10, "Instruction": "Explain."},
             {"idx": 3, "Skill": "Writting", "Difficulty": 2, "Instruction": "A poem."},
+            {"idx": 52, "Skill": "Writting", "Difficulty": 2, "Instruction": "Thank my tutor."},
+            {"idx": 214, "Skill": "Academic Writing", "Difficulty": 5, "Instruction": "Table?"},
         ],
     )
     assert [(r.task, r.tier) for r in wizardlm.load(tmp_path / "w")] == [
         ("math", "REASONING"),
         ("general", "COMPLEX"),
         ("creative_writing", "SIMPLE"),
+        ("general", "SIMPLE"),  # per-item: a thank-you note is general (rule 12)
+        ("coding", "MEDIUM"),  # per-item: a LaTeX table
     ]
 
 
@@ -415,6 +538,138 @@ def test_synthetic_alpaca_eval(tmp_path: Path) -> None:
     (row,) = alpaca_eval.load(tmp_path / "alpaca_eval_805")
     assert (row.task, row.tier, row.use) == ("general", "MEDIUM", "eval")
     assert len(alpaca_eval.load(tmp_path / "alpaca_eval_805", include_train_overlap=True)) == 2
+
+
+def test_synthetic_mifeval(tmp_path: Path) -> None:
+    strong, weak = mifeval_outcomes.STRONG, mifeval_outcomes.WEAK
+    other = "tiny-model"
+    _jsonl(
+        tmp_path / "mi" / "mifeval_outcomes.jsonl",
+        [
+            {
+                "id": "mifeval-fr-1",
+                "lang": "fr",
+                "key": 1,
+                "prompt": "Écris trois phrases sans virgule.",
+                "instruction_id_list": ["fr:punctuation:no_comma"],
+                "strict": {strong: True, weak: False, other: False},
+                "loose": {strong: True, weak: True, other: False},
+            },
+            {
+                "id": "mifeval-ja-2",
+                "lang": "ja",
+                "key": 2,
+                "prompt": "ひらがなだけで答えてください。",
+                "instruction_id_list": ["ja:letters:hiragana_only"],
+                "strict": {strong: False, weak: False},
+                "loose": {strong: False, weak: False},
+            },
+        ],
+    )
+    fr, ja = mifeval_outcomes.load(tmp_path / "mi")
+    assert (fr.task, fr.tier, fr.language, fr.use) == (None, "MEDIUM", "fr", "train")
+    assert fr.outcome is not None and fr.outcome["models"][other] == {"correct": 0.0}
+    assert (fr.outcome["strong_correct"], fr.outcome["weak_correct"]) == (True, False)  # strict
+    assert (ja.tier, ja.weight, ja.source) == ("COMPLEX", 0.5, "mifeval_outcomes/ja")
+
+
+def test_synthetic_zeroeval(tmp_path: Path) -> None:
+    strong, weak = zeroeval_outcomes.STRONG, zeroeval_outcomes.WEAK
+    _jsonl(
+        tmp_path / "z" / "crux.jsonl",
+        [
+            {"id": "crux-test-#0", "task": "crux", "source_id": "crux-test-#0",
+             "prompt": "def f(x):\n    return x[::-1]\nassert f('ab') == ??",
+             "matched": {strong: False, weak: False}},
+            {"id": "crux-test-#1", "task": "crux", "source_id": "crux-test-#1",
+             "prompt": "def g():\n    return 1\nassert g() == ??", "matched": {weak: True}},
+        ],
+    )  # fmt: skip
+    _jsonl(
+        tmp_path / "z" / "math_l5.jsonl",
+        [{"id": "math-l5-0", "task": "math-l5", "source_id": 0,
+          "prompt": "Find all primes p such that p + 2 is prime and p < 12.",
+          "matched": {strong: True, weak: False}}],
+    )  # fmt: skip
+    crux0, crux1, math0 = zeroeval_outcomes.load(tmp_path / "z")
+    assert (crux0.task, crux0.tier, crux0.weight) == ("coding", "REASONING", 0.5)
+    assert (crux1.outcome, crux1.tier) == (None, None)  # no strong verdict: no outcome
+    assert (math0.task, math0.tier, math0.group) == ("math", "MEDIUM", "math_hendrycks")
+    with pytest.raises(ValueError, match=r"expected crux\.jsonl or math_l5\.jsonl"):
+        zeroeval_outcomes.load(tmp_path)
+
+
+def test_synthetic_arena_bench_v1(tmp_path: Path) -> None:
+    strong, weak = arena_bench_v1_outcomes.STRONG, arena_bench_v1_outcomes.WEAK
+    _jsonl(
+        tmp_path / "ab" / "arena_bench_v1_scores.jsonl",
+        [
+            {"id": "q1", "prompt": "Write a python script that renames files.",
+             "score": {strong: 9, weak: 7, "other": 2}},
+            {"id": "q2", "prompt": "What should I cook tonight?",
+             "score": {strong: 8, weak: 8}},
+            {"id": "q3", "prompt": "Solve this riddle about three doors.",
+             "score": {strong: 3, weak: None}},
+        ],
+    )  # fmt: skip
+    code, chat, riddle = arena_bench_v1_outcomes.load(tmp_path / "ab")
+    # 8 is the pass mark: 9 passes, 7 fails, 8 passes.
+    assert (code.task, code.tier, code.group) == ("coding", "MEDIUM", "arena_hard")
+    assert code.outcome is not None and code.outcome["models"]["other"] == {
+        "correct": 0.0,
+        "score": 2.0,
+    }
+    assert (chat.task, chat.tier) == ("general", "SIMPLE")
+    assert (riddle.task, riddle.outcome, riddle.tier) == ("reasoning", None, None)
+
+
+def test_synthetic_mmlu_pro(tmp_path: Path) -> None:
+    strong, weak = mmlu_pro_outcomes.STRONG, mmlu_pro_outcomes.WEAK
+    base = {"question_id": 1, "src": "stemez-Synthetic", "text_revised": False}
+    _jsonl(
+        tmp_path / "mp" / "mmlu_pro_non_mmlu.jsonl",
+        [
+            {**base, "id": "mmlupro-1", "question": "A 2 kg mass moves at 3 m/s. Its KE?",
+             "options": ["9 J", "6 J", "3 J"], "category": "physics",
+             "correct": {strong: False, weak: False}},
+            {**base, "id": "mmlupro-2", "question": "Define operant conditioning.",
+             "options": ["a", "b"], "category": "psychology",
+             "correct": {strong: True, weak: None}},
+        ],
+    )  # fmt: skip
+    phys, psych = mmlu_pro_outcomes.load(tmp_path / "mp")
+    lines = ["A 2 kg mass moves at 3 m/s. Its KE?", "A. 9 J", "B. 6 J", "C. 3 J", "Answer:"]
+    assert phys.prompt_text() == "\n".join(lines)
+    assert (phys.task, phys.tier, phys.source) == ("math", "REASONING", "mmlu_pro_outcomes/physics")
+    assert (psych.task, psych.outcome, psych.tier) == ("general", None, None)
+    _jsonl(
+        tmp_path / "bad" / "mmlu_pro_non_mmlu.jsonl",
+        [{**base, "id": "x", "question": "q", "options": ["a"], "category": "law", "correct": {}}],
+    )
+    with pytest.raises(ValueError, match=r"mmlu_pro_non_mmlu\.jsonl:1: unknown category 'law'"):
+        mmlu_pro_outcomes.load(tmp_path / "bad")
+
+
+def test_synthetic_elyza(tmp_path: Path) -> None:
+    strong, weak = elyza_outcomes.STRONG, elyza_outcomes.WEAK
+    _jsonl(
+        tmp_path / "e" / "elyza_tasks_100_scores.jsonl",
+        [
+            {"id": "elyza-tasks-100-1", "task_no": 1, "prompt": "春の俳句を一つ作ってください。",
+             "score": {strong: 5, weak: 4, "gpt-4o-mini": 5}},
+            {"id": "elyza-tasks-100-2", "task_no": 2, "prompt": "次の文を要約してください。",
+             "score": {strong: 4, weak: 3}},
+            {"id": "elyza-tasks-100-3", "task_no": 3, "prompt": "この論理パズルを解いてください。",
+             "score": {strong: 3, weak: 0}},
+        ],
+    )  # fmt: skip
+    haiku, summary, puzzle = elyza_outcomes.load(tmp_path / "e")
+    # Tasks are hand labels keyed by task_no (1 is an advice list in the real set).
+    assert (haiku.tier, haiku.use, haiku.language) == ("SIMPLE", "eval", "ja")
+    assert haiku.task == "general"
+    assert haiku.outcome is not None and haiku.outcome["models"]["gpt-4o-mini"]["score"] == 5.0
+    assert summary.tier == "MEDIUM"  # 4 passes, 3 does not
+    assert (puzzle.outcome, puzzle.tier) == (None, None)  # 0 = unparsed grade, not a fail
 
 
 def test_loader_errors_name_the_file(tmp_path: Path) -> None:

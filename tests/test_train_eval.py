@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from training.examples import Example
 from training.metrics import routing_summary
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -90,7 +93,162 @@ def test_cli_eval_writes_json_markdown_and_png(
         report["classification"]["model"]["all"]["tier"]
     )
     assert "| decider |" in (out / "eval.md").read_text(encoding="utf-8")
-    assert (out / "eval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Project rows carry no outcomes: no curve to draw, so no figure (never empty axes).
+    assert report["routing"] == {}
+    assert not (out / "eval.png").exists()
+    assert "no outcome set present" in result.output
+
+
+def _outcome_row(i: int, source: str, use: str, strong: bool, weak: bool, **kw: object) -> Example:
+    texts = [
+        "Write a haiku about a lighthouse keeper's cat.",
+        "Prove that the sum of two odd integers is even, in full detail.",
+        "Translate 'good evening' into Portuguese.",
+        "Design a sharded rate limiter for a global API and discuss failure modes.",
+        "What is the capital of Mongolia?",
+        "A train leaves at 9:40 and arrives at 13:05; how long is the trip?",
+    ]
+    return Example(
+        id=f"{source}/{i}",
+        text=texts[i % len(texts)] + f" (case {i})",
+        messages=None,
+        task=str(kw.get("task", "general")),
+        tier=None,
+        language="en",
+        source=source,
+        use=use,
+        group=source.split("/")[0],
+        outcome={
+            "strong_correct": strong,
+            "weak_correct": weak,
+            "strong_model": "big-model",
+            "weak_model": "small-model",
+        },
+    )
+
+
+PATTERN = [(True, True), (True, False), (False, False), (True, False), (True, True), (False, True)]
+
+
+@pytest.fixture(scope="module")
+def synthetic_report() -> dict[str, object]:
+    from training.evaluate import evaluate
+
+    held = [
+        _outcome_row(i, "elyza_outcomes", "eval", s, w, task=("math" if i % 2 else "general"))
+        for i, (s, w) in enumerate(PATTERN)
+    ]
+    seen = [
+        _outcome_row(i, "mifeval_outcomes/en", "train", s, w) for i, (s, w) in enumerate(PATTERN)
+    ]
+    return evaluate(held, seed=1, seen=seen)
+
+
+def test_evaluate_routes_every_outcome_set_and_keeps_seen_apart(
+    synthetic_report: dict[str, Any],
+) -> None:
+    report = synthetic_report
+    assert set(report["routing"]) == {"elyza", "mifeval"}
+    held, seen = report["routing"]["elyza"], report["routing"]["mifeval"]
+    assert (held["seen_in_training"], seen["seen_in_training"]) == (False, True)
+    assert held["pair"] == {"strong": "big-model", "weak": "small-model"}
+    assert (held["rows"], held["strong_only"], held["weak_only"]) == (6, 4 / 6, 3 / 6)
+    assert set(held["deciders"]) == {"model", "rules", "length", "random"}
+    for summary in held["deciders"].values():
+        assert set(summary["cpt"]) == {"20%", "50%", "80%"}
+    strong = np.array([s for s, _ in PATTERN], dtype=float)
+    weak = np.array([w for _, w in PATTERN], dtype=float)
+    assert held["oracle"]["apgr"] == pytest.approx(
+        routing_summary(strong - weak, strong, weak)["apgr"]
+    )
+    low, high = held["random_apgr_90"]  # chance band: random scores average the diagonal
+    assert low < 0.5 < high
+    # Seen rows are routed only: classification counts the 6 held-out rows alone.
+    assert (report["rows"], report["seen_rows"]) == (6, 6)
+    task = report["classification"]["model"]["all"]["task"]
+    assert task["rows"] == 6 and set(task["support"]) == {"general", "math"}
+    assert task["support"] == {"general": 3, "math": 3}
+    by_class = report["classification"]["model"]["by_set"]["elyza_outcomes"]["task"]["recall"]
+    assert set(by_class) == {"general", "math"}
+
+
+def test_recall_from_confusion() -> None:
+    from training.evaluate import _recall
+
+    recall, support = _recall([[3, 1, 0], [0, 0, 0], [2, 0, 2]], ["a", "b", "c"])
+    assert recall == {"a": 0.75, "c": 0.5}  # no rows of "b": no 0/0 entry
+    assert support == {"a": 4, "c": 4}
+
+
+def test_terminal_tables_fit_80_columns_and_label_seen_sets(
+    synthetic_report: dict[str, Any],
+) -> None:
+    from rich.console import Console
+
+    from training.eval_report import terminal_tables
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    tables = terminal_tables(synthetic_report)
+    for table in tables:
+        console.print(table)
+    text = console.export_text()
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
+    titles = [str(t.title) for t in tables]
+    held = next(t for t in titles if t.startswith("Routing on held-out"))
+    seen = next(t for t in titles if t.startswith("Seen in training"))
+    assert "NOT held out" in seen and held
+    held_text, seen_text = text.split("Seen in training")
+    assert "elyza" in held_text and "mifeval" not in held_text
+    assert "mifeval" in seen_text
+
+
+def test_report_files_plot_only_sets_with_outcomes(
+    synthetic_report: dict[str, Any], tmp_path: Path
+) -> None:
+    from training.eval_report import write_report
+
+    paths = write_report(synthetic_report, tmp_path)
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = paths["md"].read_text(encoding="utf-8")
+    assert "## Routing on held-out outcome sets" in md
+    assert "## Routing on outcome sets seen in training" in md
+    saved = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert saved["routing"]["mifeval"]["deciders"]["model"]["apgr"] == pytest.approx(
+        synthetic_report["routing"]["mifeval"]["deciders"]["model"]["apgr"]
+    )
+    # No outcome set: no figure, and a stale one from an earlier run is removed.
+    empty = {**synthetic_report, "routing": {}, "multi_model": {}}
+    assert "png" not in write_report(empty, tmp_path)
+    assert not (tmp_path / "eval.png").exists()
+
+
+def test_cli_eval_names_missing_sets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from router.cli.app import app
+    from training.sources import ENV_VAR, elyza_outcomes
+
+    root = tmp_path / "datasets"
+    folder = root / "elyza_outcomes"
+    folder.mkdir(parents=True)
+    rows = [
+        {"id": f"elyza-tasks-100-{i}", "task_no": i, "prompt": f"短い質問その{i}です。",
+         "score": {elyza_outcomes.STRONG: 5, elyza_outcomes.WEAK: 2 + i % 3}}
+        for i in range(1, 7)
+    ]  # fmt: skip
+    (folder / elyza_outcomes.FILE).write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    monkeypatch.setenv(ENV_VAR, str(root))
+    out = tmp_path / "reports"
+    result = CliRunner().invoke(app, ["eval", "--out-dir", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "missing gsm8k_test" in result.output
+    assert "missing alpaca_eval_matrix" not in result.output  # its main set is absent too
+    report = json.loads((out / "eval.json").read_text(encoding="utf-8"))
+    assert set(report["routing"]) == {"elyza"}
+    assert "routellm_outcomes" in report["missing"]
+    assert (out / "eval.png").exists()
 
 
 def test_apgr_of_oracle_random_and_references() -> None:

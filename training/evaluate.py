@@ -10,15 +10,19 @@ numbers that training recorded in the artifact. Four deciders are compared:
 * ``length``: the estimated token count alone (longer -> stronger model);
 * ``random``: a seeded uniform score (its expectation is the diagonal, APGR 0.5).
 
-Routing follows RouteLLM: on each outcome benchmark the strong-model share is swept
-over ``Decision.score``; references are weak-only, strong-only and the oracle (the
-strong model exactly where it is right and the weak one wrong).
+Routing follows RouteLLM: on each outcome set the strong-model share is swept over
+``Decision.score``; references are weak-only, strong-only and the oracle (the strong
+model exactly where it is right and the weak one wrong). Every outcome set present is
+routed, each on its own cheap/frontier pair (``training.sources``): the *eval* sets are
+held-out numbers; outcome sets the model trained on (passed as ``seen``) are routed too
+but marked ``seen_in_training`` and never mixed into the held-out tables.
+
+Output (terminal tables, Markdown, JSON, PNG) lives in ``training.eval_report``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,18 +32,35 @@ import numpy as np
 from training.examples import TASK_NAMES, TIER_NAMES, Example
 from training.metrics import classification_report, routing_summary
 
-__all__ = ["BENCHMARKS", "evaluate", "write_report"]
+__all__ = ["OUTCOME_SET_ORDER", "evaluate", "outcome_set", "write_report"]
 
 DECIDERS = ("model", "rules", "length", "random")
-# Outcome benchmarks: name -> row filter. MMLU is reported with and without the
-# subject whose GPT-4 column is an answer-extraction failure (see routellm_outcomes).
-BENCHMARKS: dict[str, Any] = {
-    "gsm8k": lambda ex: ex.source == "routellm_outcomes/gsm8k",
-    "mmlu": lambda ex: ex.source.startswith("routellm_outcomes/mmlu/"),
-    "mmlu_reliable": lambda ex: (
-        ex.source.startswith("routellm_outcomes/mmlu/") and ex.tier is not None
-    ),
-    "routerbench": lambda ex: ex.source.startswith("routerbench/"),
+# Display order of the outcome sets; any other set follows in name order. GSM8K and the
+# MMLU eval subjects are RouteLLM's; "mmlu_train" is its 41 train subjects.
+OUTCOME_SET_ORDER = (
+    "gsm8k",
+    "mmlu",
+    "mmlu_reliable",
+    "routerbench",
+    "alpaca_eval",
+    "elyza",
+    "mmlu_train",
+    "mmlu_pro",
+    "mifeval",
+    "zeroeval_crux",
+    "zeroeval_math_l5",
+    "arena_bench_v1",
+)
+_SHORT = {
+    "arena_bench_v1_outcomes": "arena_bench_v1",
+    "elyza_outcomes": "elyza",
+    "mifeval_outcomes": "mifeval",
+    "mmlu_pro_outcomes": "mmlu_pro",
+}
+# Extra views of a set: MMLU without the subject whose GPT-4 column is an
+# answer-extraction failure (see routellm_outcomes), which keeps tier=None.
+VIEWS: dict[str, tuple[str, Callable[[Example], bool]]] = {
+    "mmlu_reliable": ("mmlu", lambda ex: ex.tier is not None),
 }
 ROUTERBENCH_PAIR = ("gpt-4-1106-preview", "mistralai/mixtral-8x7b-chat")
 # Tier -> RouterBench model for the multi-model view: a cheap open model, a mid
@@ -86,23 +107,93 @@ def _strong_weak(ex: Example) -> tuple[float, float] | None:
     return None
 
 
-def _routing(rows: Sequence[Example], scores: dict[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
+def _pair(ex: Example) -> dict[str, str]:
+    out = ex.outcome or {}
+    if "strong_model" in out:
+        return {"strong": str(out["strong_model"]), "weak": str(out["weak_model"])}
+    return {"strong": ROUTERBENCH_PAIR[0], "weak": ROUTERBENCH_PAIR[1]}
+
+
+def outcome_set(ex: Example) -> str | None:
+    """The outcome set a row is routed in, or ``None`` for rows without a pair outcome."""
+    if _strong_weak(ex) is None:
+        return None
+    parts = ex.source.split("/")
+    if parts[0] == "routellm_outcomes":
+        if parts[1:2] == ["gsm8k"]:
+            return "gsm8k"
+        return "mmlu" if ex.use == "eval" else "mmlu_train"
+    if parts[0] == "zeroeval_outcomes" and len(parts) > 1:
+        return f"zeroeval_{parts[1]}"
+    return _SHORT.get(parts[0], parts[0])
+
+
+def _set_order(name: str) -> tuple[int, str]:
+    return (OUTCOME_SET_ORDER.index(name), "") if name in OUTCOME_SET_ORDER else (99, name)
+
+
+RANDOM_DRAWS = 100
+
+
+def _random_band(
+    strong: np.ndarray[Any, Any], weak: np.ndarray[Any, Any], seed: int
+) -> list[float]:
+    """5th and 95th percentile of APGR over seeded random scores: what chance alone reaches.
+
+    One seeded draw (the ``random`` decider) is a single sample; on a 100-prompt set it
+    lands anywhere from about 0.4 to 0.6, so a decider "above random" must clear this
+    band, not that draw.
+    """
+    rng = np.random.default_rng(seed)
+    draws = [
+        routing_summary(rng.random(len(strong)), strong, weak)["apgr"] for _ in range(RANDOM_DRAWS)
+    ]
+    return [float(np.percentile(draws, 5)), float(np.percentile(draws, 95))]
+
+
+def _routing(
+    rows: Sequence[Example],
+    scores: dict[str, np.ndarray[Any, Any]],
+    n_eval: int,
+    trained_on: frozenset[str] = frozenset(),
+    seed: int = 0,
+) -> dict[str, Any]:
+    """One entry per outcome set present; rows at index >= ``n_eval`` were seen in training.
+
+    ``in_model_training`` says whether the evaluated model's manifest lists the set, or
+    the set whose prompts it repeats (its ``group``): a *train* set the model has not
+    fitted yet is still not a held-out set, but its numbers mean something else.
+    """
+    members: dict[str, list[int]] = {}
+    for i, ex in enumerate(rows):
+        name = outcome_set(ex)
+        if name is not None:
+            members.setdefault(name, []).append(i)
+    for view, (base, keep) in VIEWS.items():
+        if base in members:
+            members[view] = [i for i in members[base] if keep(rows[i])]
     out: dict[str, Any] = {}
-    for bench, keep in BENCHMARKS.items():
-        idx = [i for i, ex in enumerate(rows) if keep(ex) and _strong_weak(ex) is not None]
+    for name in sorted(members, key=_set_order):
+        idx = members[name]
         if not idx:
             continue
         pairs = np.asarray([_strong_weak(rows[i]) for i in idx])
         strong, weak = pairs[:, 0], pairs[:, 1]
         entry: dict[str, Any] = {
             "rows": len(idx),
+            "seen_in_training": any(i >= n_eval for i in idx),
+            "in_model_training": any(
+                {rows[i].source.split("/")[0], rows[i].group} & trained_on for i in idx
+            ),
+            "pair": _pair(rows[idx[0]]),
             "weak_only": float(weak.mean()),
             "strong_only": float(strong.mean()),
-            "deciders": {name: routing_summary(s[idx], strong, weak) for name, s in scores.items()},
+            "deciders": {d: routing_summary(s[idx], strong, weak) for d, s in scores.items()},
         }
         oracle = routing_summary(strong - weak, strong, weak)
         entry["oracle"] = {"apgr": oracle["apgr"], "quality": max(oracle["curve"]["quality"])}
-        out[bench] = entry
+        entry["random_apgr_90"] = _random_band(strong, weak, seed)
+        out[name] = entry
     return out
 
 
@@ -182,29 +273,43 @@ def _catalog_costs(
 
 
 def evaluate(
-    rows: Sequence[Example], model: str | Path | None = None, *, seed: int = 0
+    rows: Sequence[Example],
+    model: str | Path | None = None,
+    *,
+    seed: int = 0,
+    seen: Sequence[Example] = (),
 ) -> dict[str, Any]:
-    """Run every decider over ``rows`` and build the report dictionary."""
+    """Run every decider over ``rows`` and build the report dictionary.
+
+    ``rows`` are the held-out rows: classification is measured on them, and their
+    outcome sets are the held-out routing numbers. ``seen`` are outcome rows the model
+    may have trained on (the *train* outcome sets): they are only routed, and their
+    sets carry ``seen_in_training: true``.
+    """
     from router.router import Router
 
+    held_out = list(rows)
+    every = held_out + [ex for ex in seen if _strong_weak(ex) is not None]
     model_router = Router(model=model) if model is not None else Router()
     artifact = model_router.classifier.model
     rules_router = Router(model=False)
-    decided = {"model": _decide(model_router, rows), "rules": _decide(rules_router, rows)}
+    decided = {"model": _decide(model_router, every), "rules": _decide(rules_router, every)}
     extractor = rules_router.extractor
     from router.decision.inputs import read_prompt
 
     tokens = [
         extractor.extract(read_prompt(ex.messages if ex.messages is not None else ex.text)).tokens
-        for ex in rows
+        for ex in every
     ]
     rng = np.random.default_rng(seed)
     scores = {
         "model": decided["model"].score,
         "rules": decided["rules"].score,
         "length": np.asarray(tokens, dtype=np.float64),
-        "random": rng.random(len(rows)),
+        "random": rng.random(len(every)),
     }
+    n = len(held_out)
+    rows = held_out
     classification = {}
     for name, d in decided.items():
         by_set: dict[str, Any] = {}
@@ -217,27 +322,31 @@ def evaluate(
                 head.pop("confusion", None)
                 head.pop("labels", None)
             by_set[set_name] = rep
-        classification[name] = {"all": _classify(rows, d, list(range(len(rows)))), "by_set": by_set}
+        classification[name] = {"all": _classify(rows, d, list(range(n))), "by_set": by_set}
         classification[name]["sources_used"] = (
             dict(zip(*np.unique(d.source, return_counts=True), strict=True)) if d.source else {}
         )
         classification[name]["sources_used"] = {
             str(k): int(v) for k, v in classification[name]["sources_used"].items()
         }
-    tiers = {"model": decided["model"].tier, "rules": decided["rules"].tier}
+    tiers = {"model": decided["model"].tier[:n], "rules": decided["rules"].tier[:n]}
     meta = artifact.meta if artifact is not None else {}
+    manifest = meta.get("training", {}).get("manifest", {}).get("sets", [])
+    trained_on = frozenset(str(s.get("name")) for s in manifest if isinstance(s, dict))
     return {
         "model": {
             "path": str(artifact.path) if artifact is not None else None,
             "version": meta.get("version"),
             "warning": model_router.classifier.model_warning,
         },
-        "rows": len(rows),
+        "rows": n,
+        "seen_rows": len(every) - n,
         "sets": dict(sorted(_count(ex.source.split("/")[0] for ex in rows).items())),
+        "seen_sets": dict(sorted(_count(ex.source.split("/")[0] for ex in every[n:]).items())),
         "classification": classification,
-        "routing": _routing(rows, scores),
+        "routing": _routing(every, scores, n, trained_on, seed),
         "multi_model": _multi_model(rows, tiers),
-        "catalog_costs": _catalog_costs(rows, tiers, tokens),
+        "catalog_costs": _catalog_costs(rows, tiers, tokens[:n]),
         "held_out_sources": meta.get("metrics", {}).get("held_out_sources", {}).get("all"),
     }
 
@@ -250,7 +359,7 @@ def _count(items: Any) -> dict[str, int]:
 
 
 def _classify(rows: Sequence[Example], d: Decided, ix: list[int]) -> dict[str, Any]:
-    return classification_report(
+    report = classification_report(
         [ex.task for ex in rows],
         [d.task[i] for i in ix],
         [ex.tier for ex in rows],
@@ -259,156 +368,29 @@ def _classify(rows: Sequence[Example], d: Decided, ix: list[int]) -> dict[str, A
         TASK_NAMES,
         TIER_NAMES,
     )
+    for head in report.values():
+        head["recall"], head["support"] = _recall(head["confusion"], head["labels"])
+    return report
+
+
+def _recall(
+    confusion: list[list[int]], labels: list[str]
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Per-class recall and row count, for the classes that occur (no 0/0 entries)."""
+    recall, support = {}, {}
+    for k, label in enumerate(labels):
+        total = sum(confusion[k])
+        if total:
+            recall[label] = confusion[k][k] / total
+            support[label] = total
+    return recall, support
 
 
 # ---------------------------------------------------------------------------- output
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    """``eval.json``, ``eval.md`` and ``eval.png`` in ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out_dir / "eval.json", "md": out_dir / "eval.md", "png": out_dir / "eval.png"}
-    paths["json"].write_text(
-        json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    paths["md"].write_text(markdown(report), encoding="utf-8")
-    plot(report, paths["png"])
-    return paths
+    """``eval.json``, ``eval.md`` and, when an outcome set is present, ``eval.png``."""
+    from training.eval_report import write_report as write
 
-
-def _f(x: Any, digits: int = 3) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
-def summary_table(report: dict[str, Any]) -> list[list[str]]:
-    """The headline rows: one per decider."""
-    routing = report["routing"]
-    rows = []
-    for name in DECIDERS:
-        cls = report["classification"].get(name, {}).get("all", {})
-        row = [
-            name,
-            _f(cls.get("task", {}).get("macro_f1")),
-            _f(cls.get("tier", {}).get("within_one")),
-            _f(cls.get("tier", {}).get("ece")),
-        ]
-        for bench in ("gsm8k", "mmlu", "mmlu_reliable", "routerbench"):
-            row.append(_f(routing.get(bench, {}).get("deciders", {}).get(name, {}).get("apgr")))
-        rows.append(row)
-    return rows
-
-
-SUMMARY_HEADER = [
-    "decider",
-    "task macro-F1",
-    "tier within-one",
-    "tier ECE",
-    "APGR GSM8K",
-    "APGR MMLU",
-    "APGR MMLU (reliable)",
-    "APGR RouterBench",
-]
-
-
-def markdown(report: dict[str, Any]) -> str:
-    lines = [
-        "# tierrouter evaluation",
-        "",
-        f"Model `{report['model']['version']}` on {report['rows']} rows "
-        "the model never trained on.",
-        "",
-        "| " + " | ".join(SUMMARY_HEADER) + " |",
-        "|" + "---|" * len(SUMMARY_HEADER),
-    ]
-    lines += ["| " + " | ".join(r) + " |" for r in summary_table(report)]
-    lines += ["", "## Routing (strong = GPT-4-1106, weak = Mixtral-8x7B)", ""]
-    lines += [
-        "| benchmark | rows | weak-only | strong-only | oracle APGR | decider | APGR "
-        "| CPT(20%) | CPT(50%) | CPT(80%) |"
-    ]
-    lines += ["|---|---|---|---|---|---|---|---|---|---|"]
-    for bench, e in report["routing"].items():
-        for name, s in e["deciders"].items():
-            cpt = s["cpt"]
-            lines.append(
-                f"| {bench} | {e['rows']} | {_f(e['weak_only'])} | {_f(e['strong_only'])} | "
-                f"{_f(e['oracle']['apgr'])} | {name} | {_f(s['apgr'])} | {_f(cpt['20%'], 2)} | "
-                f"{_f(cpt['50%'], 2)} | {_f(cpt['80%'], 2)} |"
-            )
-    mm = report.get("multi_model") or {}
-    if mm:
-        lines += ["", "## RouterBench multi-model (tier -> model ladder, measured cost)", ""]
-        lines += [f"Ladder: {', '.join(f'{t} → {m}' for t, m in mm['ladder'].items())}", ""]
-        lines += ["| decider / model | accuracy | $ per 1k prompts |", "|---|---|---|"]
-        for name, r in mm["routed"].items():
-            lines.append(f"| **{name}** | {_f(r['accuracy'])} | {_f(r['cost_per_1k'], 3)} |")
-        for name, r in sorted(mm["single_models"].items(), key=lambda kv: kv[1]["cost_per_1k"]):
-            lines.append(f"| {name} | {_f(r['accuracy'])} | {_f(r['cost_per_1k'], 3)} |")
-    cat = report.get("catalog_costs") or {}
-    if "deciders" in cat:
-        lines += ["", "## Estimated spend at catalog prices", ""]
-        lines += [f"Per tier: {', '.join(f'{t} → {m}' for t, m in cat['models'].items())}", ""]
-        for name, r in cat["deciders"].items():
-            lines.append(f"- {name}: ${r['usd_per_1k_prompts']:.3f} per 1k prompts")
-    elif cat:
-        lines += ["", f"Catalog prices: {cat.get('skipped')}"]
-    lines += ["", "## Classification by eval set (model)", ""]
-    lines += ["| set | task rows | task acc | task macro-F1 | tier rows | tier acc | within-one |"]
-    lines += ["|---|---|---|---|---|---|---|"]
-    for name, rep in report["classification"]["model"]["by_set"].items():
-        t, r = rep.get("task", {}), rep.get("tier", {})
-        lines.append(
-            f"| {name} | {t.get('rows', 0)} | {_f(t.get('accuracy'))} | {_f(t.get('macro_f1'))} | "
-            f"{r.get('rows', 0)} | {_f(r.get('accuracy'))} | {_f(r.get('within_one'))} |"
-        )
-    held = report.get("held_out_sources")
-    if held:
-        lines += ["", "## Held-out training sources (from the artifact)", ""]
-        lines.append(
-            f"task macro-F1 {_f(held.get('task', {}).get('macro_f1'))}, "
-            f"tier accuracy {_f(held.get('tier', {}).get('accuracy'))}, "
-            f"within-one {_f(held.get('tier', {}).get('within_one'))}"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def plot(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    benches = list(report["routing"])
-    panels = len(benches) + (1 if report.get("multi_model") else 0)
-    fig, axes = plt.subplots(1, max(panels, 1), figsize=(4.2 * max(panels, 1), 4), squeeze=False)
-    for ax, bench in zip(axes[0], benches, strict=False):
-        e = report["routing"][bench]
-        for name, s in e["deciders"].items():
-            c = s["curve"]
-            ax.plot(
-                [100 * x for x in c["strong_share"]],
-                c["quality"],
-                label=f"{name} ({s['apgr']:.2f})",
-                linestyle="--" if name == "random" else "-",
-            )
-        ax.axhline(e["weak_only"], color="grey", linewidth=0.8, linestyle=":")
-        ax.axhline(e["strong_only"], color="black", linewidth=0.8, linestyle=":")
-        ax.set_title(f"{bench} (n={e['rows']})")
-        ax.set_xlabel("% calls to strong model")
-        ax.set_ylabel("accuracy")
-        ax.legend(fontsize=7)
-    mm = report.get("multi_model")
-    if mm:
-        ax = axes[0][len(benches)]
-        for name, r in mm["single_models"].items():
-            ax.scatter(r["cost_per_1k"], r["accuracy"], color="grey", s=12)
-            ax.annotate(name.split("/")[-1], (r["cost_per_1k"], r["accuracy"]), fontsize=5)
-        for name, r in mm["routed"].items():
-            ax.scatter(r["cost_per_1k"], r["accuracy"], s=40, label=name)
-        ax.set_xscale("log")
-        ax.set_xlabel("$ per 1k prompts")
-        ax.set_title("RouterBench: routed vs single models")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return write(report, out_dir)

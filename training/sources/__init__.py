@@ -17,12 +17,16 @@ from pathlib import Path
 from training.examples import Example
 from training.sources import (
     alpaca_eval,
+    arena_bench_v1_outcomes,
     arena_hard,
+    elyza_outcomes,
     gsm8k,
     humaneval,
     math_hendrycks,
     mbppplus,
     mgsm,
+    mifeval_outcomes,
+    mmlu_pro_outcomes,
     mtbench_zh,
     natural_instructions,
     routellm_outcomes,
@@ -30,6 +34,7 @@ from training.sources import (
     self_instruct,
     vicuna_bench,
     wizardlm,
+    zeroeval_outcomes,
 )
 
 __all__ = [
@@ -38,6 +43,7 @@ __all__ = [
     "SourceSpec",
     "default_shared_root",
     "load_all",
+    "load_available",
     "load_source",
 ]
 
@@ -52,6 +58,8 @@ class SourceSpec:
     folder: str
     use: str  # "train", "eval" or "mixed" (rows decide)
     licence: str
+    # Optional folders the loader joins in when present (their absence loses outcomes).
+    companions: tuple[str, ...] = ()
 
 
 SOURCES: dict[str, SourceSpec] = {
@@ -77,6 +85,34 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "routellm_outcomes", routellm_outcomes.load, "routellm_outcomes", "mixed", "Apache-2.0"
         ),
+        SourceSpec(
+            "mifeval_outcomes",
+            mifeval_outcomes.load,
+            "mifeval_outcomes",
+            "train",
+            "Apache-2.0 (en prompts: IFEval, data licence not checked separately)",
+        ),
+        SourceSpec(
+            "zeroeval_outcomes",
+            zeroeval_outcomes.load,
+            "zeroeval_outcomes",
+            "train",
+            "Apache-2.0 (repo); CRUXEval, MATH MIT",
+        ),
+        SourceSpec(
+            "arena_bench_v1_outcomes",
+            arena_bench_v1_outcomes.load,
+            "arena_bench_v1_outcomes",
+            "train",
+            "Apache-2.0 (repo); Arena prompts, same basis as arena_hard",
+        ),
+        SourceSpec(
+            "mmlu_pro_outcomes",
+            mmlu_pro_outcomes.load,
+            "mmlu_pro_outcomes",
+            "train",
+            "Apache-2.0 (repo); questions MIT (HF card)",
+        ),
         SourceSpec("gsm8k", gsm8k.load, "gsm8k_test", "eval", "MIT (eval by project rule)"),
         SourceSpec("mgsm", mgsm.load, "mgsm", "eval", "CC-BY-4.0 (GSM8K items: eval)"),
         SourceSpec(
@@ -88,7 +124,14 @@ SOURCES: dict[str, SourceSpec] = {
         ),
         SourceSpec("mtbench_zh", mtbench_zh.load, "mtbench_zh_ziya", "eval", "unverified"),
         SourceSpec("wizardlm", wizardlm.load, "wizardlm_testset", "eval", "CC-BY-NC-4.0"),
-        SourceSpec("alpaca_eval", alpaca_eval.load, "alpaca_eval_805", "eval", "CC-BY-NC-4.0"),
+        SourceSpec(
+            "alpaca_eval",
+            alpaca_eval.load,
+            "alpaca_eval_805",
+            "eval",
+            "CC-BY-NC-4.0",
+            companions=("alpaca_eval_matrix",),
+        ),
         SourceSpec("mbppplus", mbppplus.load, "mbppplus", "eval", "CC-BY-NC-4.0 (as shipped)"),
         SourceSpec(
             "routerbench",
@@ -96,6 +139,13 @@ SOURCES: dict[str, SourceSpec] = {
             "routerbench_subset",
             "eval",
             "unverified (no licence file)",
+        ),
+        SourceSpec(
+            "elyza_outcomes",
+            elyza_outcomes.load,
+            "elyza_outcomes",
+            "eval",
+            "CC-BY-SA-4.0 (share-alike: eval only)",
         ),
     )
 }
@@ -140,3 +190,32 @@ def load_all(root: Path | str | None = None, use: str | None = None) -> list[Exa
             continue
         out += [ex for ex in load_source(name, folder) if use is None or ex.use == use]
     return out
+
+
+def load_available(
+    root: Path | str | None = None, use: str | None = None
+) -> tuple[list[Example], dict[str, str]]:
+    """Like :func:`load_all`, but absent sets are skipped and named instead of failing.
+
+    Returns the rows and ``{folder: why}`` for every registered folder (or companion
+    folder, such as the AlpacaEval outcome matrix) that is not there, so a report can
+    say what it could not measure. A folder that is present but malformed still raises.
+    """
+    if use not in (None, "train", "eval"):
+        raise ValueError(f"use must be None, 'train' or 'eval', got {use!r}")
+    folder = Path(root) if root is not None else default_shared_root()
+    out: list[Example] = []
+    missing: dict[str, str] = {}
+    for name, spec in SOURCES.items():
+        if use is not None and spec.use not in (use, "mixed"):
+            continue
+        if not (folder / spec.folder).is_dir():
+            missing[spec.folder] = f"folder not found: {folder / spec.folder} ({name} not measured)"
+            continue
+        for companion in spec.companions:
+            if not (folder / companion).is_dir():
+                missing[companion] = (
+                    f"folder not found: {folder / companion} ({name} has no outcomes)"
+                )
+        out += [ex for ex in load_source(name, folder) if use is None or ex.use == use]
+    return out, missing

@@ -6,7 +6,7 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ __all__ = [
     "SourceFormatError",
     "guess_task",
     "iter_csv",
+    "pair_outcome",
     "read_jsonl",
     "require_file",
     "tier_from_outcome",
@@ -131,19 +132,25 @@ def guess_task(text: str) -> str | None:
     return None
 
 
-def tier_from_outcome(strong_correct: bool, weak_correct: bool, task: str | None) -> str:
+def tier_from_outcome(
+    strong_correct: bool, weak_correct: bool, task: str | None, *, unsolved: str | None = None
+) -> str:
     """Map a strong/weak correctness pair to the cheapest tier that would have sufficed.
 
     The pairs here are 2023 models (GPT-4-1106 vs Mixtral-8x7B). Today's small, cheap
     models match or beat Mixtral, and today's mid models match GPT-4-1106, so:
     weak right -> SIMPLE; only strong right -> MEDIUM; both wrong -> a frontier model is
     the next lever (COMPLEX), or a reasoning model when the item is math/logic, where
-    reasoning models are what moves accuracy past GPT-4-class models.
+    reasoning models are what moves accuracy past GPT-4-class models. ``unsolved``
+    overrides that last choice for sets whose items the guide places by kind (CRUXEval's
+    "trace this code by hand" is REASONING by the guide's rule 2, though its task is coding).
     """
     if weak_correct:
         return "SIMPLE"
     if strong_correct:
         return "MEDIUM"
+    if unsolved is not None:
+        return unsolved
     return "REASONING" if task in ("math", "reasoning") else "COMPLEX"
 
 
@@ -154,6 +161,41 @@ def weight_from_outcome(strong_correct: bool, weak_correct: bool) -> float:
     answer-extraction failures concentrate, so they count half.
     """
     return 1.0 if strong_correct else 0.5
+
+
+def pair_outcome(
+    verdicts: Mapping[str, bool | None],
+    strong: str,
+    weak: str,
+    *,
+    scores: Mapping[str, float | None] | None = None,
+) -> dict[str, Any] | None:
+    """The RouteLLM-style outcome of one prompt, plus every model's verdict.
+
+    ``strong_correct``/``weak_correct`` are what ``training.evaluate`` routes on (the
+    same keys as ``routellm_outcomes``); ``models`` keeps each model's verdict (and grade,
+    for graded sets) so a trainer can pick another cheap/frontier pair without
+    re-reading the files. ``None`` when either model of the pair has no verdict: a
+    missing grade is not a failure.
+    """
+    s_ok, w_ok = verdicts.get(strong), verdicts.get(weak)
+    if s_ok is None or w_ok is None:
+        return None
+    models: dict[str, dict[str, float]] = {}
+    for name, ok in verdicts.items():
+        if ok is None:
+            continue
+        models[name] = {"correct": float(ok)}
+        grade = scores.get(name) if scores is not None else None
+        if grade is not None:
+            models[name]["score"] = float(grade)
+    return {
+        "strong_correct": bool(s_ok),
+        "weak_correct": bool(w_ok),
+        "strong_model": strong,
+        "weak_model": weak,
+        "models": models,
+    }
 
 
 def turns_to_prompt(turns: list[str]) -> tuple[str | None, list[dict[str, str]] | None]:

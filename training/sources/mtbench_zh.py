@@ -2,10 +2,22 @@
 
 Reads ``question.jsonl`` (``{question_id, category, turns: [str]}``; single-turn).
 
-Task from the Chinese ``category`` (``CATEGORY_TASK``): 写作类 writing -> creative_writing;
+Task from the Chinese ``category`` (``CATEGORY_TASK``): 写作类 writing -> creative_writing,
+except the functional non-fiction in ``WRITING_GENERAL`` -> general;
 角色扮演 roleplay -> creative_writing; 推理类 reasoning -> reasoning; 数学题 math -> math;
 问答 QA and 常识类 common sense -> general; 自然语言理解 NLU (classify/analyse given
 text) -> extraction; 代码 code -> coding; 翻译 -> translation.
+
+写作类 mixes both sides of the guide's rule 12. Until issue 14 all 35 were
+creative_writing; by the rule, the 18 letters, notices, official reports and requests,
+work reports, a resolution, a cover letter, social-media posts (朋友圈, 小红书, 微博), a
+short literature review, a technical article, an academic paper, advice on ad copy and a
+"give examples of …" question are ``general``. Poems, couplets, lyrics, jokes, crosstalk
+and stand-up, stories and novels, a slogan-style ad line, baby names, a witty punch line
+and the exam essay (作文 on given material, 800 words) stay creative_writing; the guide
+is silent on essays, and the project treats them as compositions
+(``_common.guess_task``; issue 14 lists 作文 among the writing requests).
+角色扮演 asks for in-character replies: role-play, creative_writing.
 
 Tier: ``None`` — no difficulty signal, and the categories mix easy and hard items
 (数学题 ranges from arithmetic to olympiad-style), so a per-category guess would put
@@ -41,6 +53,17 @@ CATEGORY_TASK: dict[str, str] = {
     "翻译": "translation",
 }
 
+# 写作类 questions that ask for functional non-fiction (guide rule 12): general.
+WRITING_GENERAL: frozenset[int] = frozenset(
+    {101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 115, 129, 131, 132, 135}
+)
+
+
+def _task(category: str, question_id: object) -> str:
+    if category == "写作类" and question_id in WRITING_GENERAL:
+        return "general"
+    return CATEGORY_TASK[category]
+
 
 def _row(row: dict[str, Any], file: Path, n: int) -> Example:
     category = str(field(row, "category", file, n))
@@ -51,7 +74,7 @@ def _row(row: dict[str, Any], file: Path, n: int) -> Example:
         id=f"{NAME}/{row.get('question_id', n)}",
         text=text,
         messages=messages,
-        task=CATEGORY_TASK[category],
+        task=_task(category, row.get("question_id")),
         tier=None,
         language="zh",
         source=NAME,

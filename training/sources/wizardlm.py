@@ -7,8 +7,28 @@ Reasoning and Common-Sense (here: trick questions such as "you pass the person i
 place...") -> reasoning; Writting (sic) / Academic Writing / Roleplay -> creative_writing;
 Multilingual (mostly "translate X into French, Russian...") -> translation;
 Counterfactual and every domain skill (Biology, Law, TruthfulQA, ...) -> general.
-Computer Science and Complex Format mix code requests with explanations and arithmetic,
-so they take the shared keyword guess (``_common.guess_task``), defaulting to general.
+Computer Science and Complex Format mix code requests with explanations and arithmetic;
+their 27 items in the shared copy are labelled one by one in ``ITEM_TASK`` (programs,
+algorithm exercises and programming-concept questions -> coding; networks, virtualization
+architectures, AI sentience and RLHF questions -> general; a triangle -> math), and items
+of those skills not listed (another copy of the set) take the keyword guess
+(``_common.guess_task``), defaulting to general. Physics items that ask for a number
+(work done, force) are ``math`` by the guide's "calculation"; explanations stay general.
+
+Per item (``ITEM_TASK``, by ``idx``), where a skill's items disagree with the guide (issue
+14; the skill tables alone had these wrong): Writting items that ask for non-fiction —
+questions framed "as a writer/student/coder" (38–40), a personal statement, a product
+review, a birthday card, a school report, publishing advice, an investigative report, an
+opinion piece, a lesson plan, a thank-you note, two business plans — are ``general``
+(rule 12: emails, letters and posts are general); the story, the two essays and ideas
+for a fantasy novel's magic system stay creative_writing (the guide is silent on essays;
+the project treats them as compositions). Common-Sense items that are plain everyday
+questions (thirst, an unknown word, a red light, a boiled egg, a moral-obligation
+opinion) are ``general``; the four trick questions stay reasoning. Reasoning 72 ("what
+are the main types of reasoning") is an explanation: ``general``. Multilingual 123
+(write a haiku, then translate it) is composing: creative_writing; 129 (multilingual
+teaching) is ``general``. Academic Writing: reviewer questions on a paper, advice on a
+method section and on transitions are ``general``; a LaTeX table is ``coding``.
 
 Tier from ``Difficulty`` — the source's own scale, mapped as its SOURCE.md suggests:
 1-3 SIMPLE, 4-6 MEDIUM, 7-8 COMPLEX, 9-10 REASONING for math/reasoning items (where a
@@ -41,6 +61,25 @@ SKILL_TASK: dict[str, str] = {
     "Multilingual": "translation",
 }
 KEYWORD_SKILLS = frozenset({"Computer Science", "Complex Format"})
+# Items whose skill's table entry contradicts the guide (see the docstring).
+ITEM_TASK: dict[int, str] = {
+    **dict.fromkeys(
+        [38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 55], "general"
+    ),  # Writting: non-fiction
+    **dict.fromkeys([106, 107, 108, 109, 110], "general"),  # Common-Sense: plain questions
+    72: "general",  # Reasoning: an explanation of kinds of reasoning
+    123: "creative_writing",  # Multilingual: compose a haiku, then translate it
+    129: "general",  # Multilingual: a question about teaching
+    **dict.fromkeys([212, 213, 215], "general"),  # Academic Writing: advice, review
+    214: "coding",  # Academic Writing: LaTeX table code
+    # Computer Science and Complex Format, read one by one (the keyword guess called a
+    # compiler-vs-interpreter question translation and LeetCode tasks math or general).
+    **dict.fromkeys([57, 58, 59, 60, 61, 62, 63, 64, 65, 66], "coding"),
+    **dict.fromkeys([56, 67, 68, 69, 70], "general"),
+    **dict.fromkeys([84, 85, 86, 88, 89, 90, 91, 92, 93, 94, 95], "coding"),
+    87: "math",  # Complex Format: a right triangle's legs
+    **dict.fromkeys([203, 205, 207], "math"),  # Physics: work and force calculations
+}
 
 
 def tier_from_difficulty(difficulty: int, task: str) -> str | None:
@@ -55,7 +94,9 @@ def tier_from_difficulty(difficulty: int, task: str) -> str | None:
     return "REASONING"
 
 
-def _task(skill: str, instruction: str) -> str:
+def _task(skill: str, instruction: str, idx: object = None) -> str:
+    if isinstance(idx, int) and idx in ITEM_TASK:
+        return ITEM_TASK[idx]
     if skill in KEYWORD_SKILLS:
         return guess_task(instruction) or "general"
     return SKILL_TASK.get(skill, "general")
@@ -63,7 +104,7 @@ def _task(skill: str, instruction: str) -> str:
 
 def _row(row: dict[str, Any], file: Path, n: int) -> Example:
     instruction = str(field(row, "Instruction", file, n))
-    task = _task(str(field(row, "Skill", file, n)), instruction)
+    task = _task(str(field(row, "Skill", file, n)), instruction, row.get("idx"))
     try:
         difficulty = int(field(row, "Difficulty", file, n))
     except (TypeError, ValueError) as exc:
