@@ -45,7 +45,7 @@ if TYPE_CHECKING:
         UnknownOptionError,
     )
     from router.log.config import LogConfig
-    from router.log.store import DecisionLog
+    from router.log.store import DecisionLog, DecisionRecord, Feedback, Outcome
     from router.policy.api import FirewallRules, RoutingRules
     from router.policy.firewall import FirewallRule
     from router.policy.rules import RoutingRule
@@ -69,8 +69,10 @@ _EXPORTS: dict[str, str] = {
     "CooldownStore": "router.calls.fallback",
     "Decision": "router.types",
     "DecisionLog": "router.log.store",
+    "DecisionRecord": "router.log.store",
     "DecisionLogError": "router.errors",
     "FallbackPolicy": "router.calls.fallback",
+    "Feedback": "router.log.store",
     "FeatureContribution": "router.types",
     "FeatureExtractor": "router.decision.features",
     "FieldError": "router.errors",
@@ -84,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "ModelArtifactError": "router.errors",
     "ModelSpec": "router.routing.catalog",
     "NoCandidateError": "router.errors",
+    "Outcome": "router.log.store",
     "PolicyNotFound": "router.errors",
     "PolicyStore": "router.policy.store",
     "ProviderSpec": "router.routing.catalog",
@@ -118,9 +121,11 @@ __all__ = [
     "Decision",
     "DecisionLog",
     "DecisionLogError",
+    "DecisionRecord",
     "FallbackPolicy",
     "FeatureContribution",
     "FeatureExtractor",
+    "Feedback",
     "FieldError",
     "FirewallBlocked",
     "FirewallRule",
@@ -132,6 +137,7 @@ __all__ = [
     "ModelArtifactError",
     "ModelSpec",
     "NoCandidateError",
+    "Outcome",
     "PolicyNotFound",
     "PolicyStore",
     "ProviderSpec",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +155,13 @@ class Decision:
     savings: float | None = None
     rule: str | None = None
     l2_used: bool = False
+
+    def with_warnings(self, warnings: Iterable[str]) -> Decision:
+        """This decision with ``warnings`` appended, each once (itself when none is new)."""
+        new = [w for w in dict.fromkeys(warnings) if w not in self.warnings]
+        if not new:
+            return self
+        return dataclasses.replace(self, warnings=(*self.warnings, *new))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view: enums as their values, features as plain dicts."""

@@ -1,4 +1,10 @@
-"""Call the planned models, with fallback: the engine, fallback and cooldowns, Responses."""
+"""Call the planned models, with fallback.
+
+``engine`` (the CallEngine and its results), ``fallback`` (retries, cooldowns),
+``responses`` (the Responses API shape), ``observers`` (the protocols of what
+watches each call), ``assembly`` (the engine built from RouterSettings) and
+``_sync_bridge`` (the sync API's event loop).
+"""
 
 from __future__ import annotations
 

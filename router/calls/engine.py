@@ -139,9 +139,7 @@ class ChatStream:
 
     def add_warnings(self, warnings: list[str]) -> None:
         """Firewall ``warn`` rules that matched the streamed reply (see CallGuard)."""
-        from router.policy.engine import with_warnings
-
-        self.decision = with_warnings(self.decision, warnings)
+        self.decision = self.decision.with_warnings(warnings)
 
     @property
     def text(self) -> str:

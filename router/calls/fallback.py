@@ -223,6 +223,33 @@ def _should_wait(exc: ProviderError, tries: int, policy: FallbackPolicy) -> bool
     )
 
 
+async def _retry_same_model(
+    exc: ProviderError,
+    model: ModelSpec,
+    tries: int,
+    policy: FallbackPolicy,
+    cooldowns: CooldownStore,
+    attempts: list[Attempt],
+) -> bool:
+    """After a failed try: True once a short Retry-After was waited out (try it again);
+    False when the chain should move on (the model is cooled down); raises when no
+    other model would do better (400, 401, 403, 404)."""
+    if not exc.retryable:
+        raise _api_error(exc, model, attempts, exc.message) from exc
+    if _should_wait(exc, tries, policy):
+        await _wait(exc.retry_after or 0.0)
+        return True
+    cooldowns.cool(model.id, max(exc.retry_after or 0.0, policy.cooldown_seconds))
+    return False
+
+
+def _succeeded(
+    model: ModelSpec, started: float, cooldowns: CooldownStore, attempts: list[Attempt]
+) -> None:
+    attempts.append(Attempt(model.id, model.provider, True, (time.perf_counter() - started) * 1000))
+    cooldowns.clear(model.id)
+
+
 async def run_chain(
     chain: Sequence[ModelSpec],
     call: Callable[[ModelSpec], Awaitable[T]],
@@ -245,19 +272,12 @@ async def run_chain(
                 result = await call(model)
             except ProviderError as exc:
                 attempts.append(_failure(model, exc, started))
-                if not exc.retryable:
-                    raise _api_error(exc, model, attempts, exc.message) from exc
-                if _should_wait(exc, tries, policy):
+                if await _retry_same_model(exc, model, tries, policy, cooldowns, attempts):
                     tries += 1
-                    await _wait(exc.retry_after or 0.0)
                     continue
-                cooldowns.cool(model.id, max(exc.retry_after or 0.0, policy.cooldown_seconds))
                 last = (exc, model)
                 break
-            attempts.append(
-                Attempt(model.id, model.provider, True, (time.perf_counter() - started) * 1000)
-            )
-            cooldowns.clear(model.id)
+            _succeeded(model, started, cooldowns, attempts)
             return result, model
     assert last is not None, "run_chain needs at least one candidate"
     raise _exhausted(last[0], last[1], attempts) from last[0]
@@ -324,23 +344,16 @@ async def stream_chain(
                         f"{model.id} failed after the reply had started streaming, so it was "
                         f"not retried on another model: {exc.message}",
                     ) from exc
-                if not exc.retryable:
-                    raise _api_error(exc, model, state.attempts, exc.message) from exc
-                if _should_wait(exc, tries, policy):
+                if await _retry_same_model(exc, model, tries, policy, cooldowns, state.attempts):
                     tries += 1
-                    await _wait(exc.retry_after or 0.0)
                     continue
-                cooldowns.cool(model.id, max(exc.retry_after or 0.0, policy.cooldown_seconds))
                 last = (exc, model)
                 break
             if not sent:  # an empty but complete reply is still a reply
                 state.model = model
                 for early in held:
                     yield early
-            state.attempts.append(
-                Attempt(model.id, model.provider, True, (time.perf_counter() - started) * 1000)
-            )
-            cooldowns.clear(model.id)
+            _succeeded(model, started, cooldowns, state.attempts)
             return
     assert last is not None, "stream_chain needs at least one candidate"
     raise _exhausted(last[0], last[1], state.attempts) from last[0]

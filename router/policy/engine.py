@@ -59,10 +59,7 @@ class _Skip(Exception):
 
 def with_warnings(decision: Decision, warnings: Sequence[str]) -> Decision:
     """The decision with ``warnings`` appended (once each)."""
-    new = [w for w in dict.fromkeys(warnings) if w not in decision.warnings]
-    if not new:
-        return decision
-    return dataclasses.replace(decision, warnings=(*decision.warnings, *new))
+    return decision.with_warnings(warnings)
 
 
 class PolicyEngine:

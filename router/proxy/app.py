@@ -85,10 +85,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        router.catalog  # noqa: B018 -- build the call engine now, not on the first request
-        from router.proxy.upstream import client_factory
+        if router.settings.client_factory is None:  # a router built elsewhere
+            from router.proxy.upstream import client_factory
 
-        router._use_client_factory(client_factory(settings.max_concurrency))
+            router._use_client_factory(client_factory(settings.max_concurrency))
+        router.catalog  # noqa: B018 -- build the call engine now, not on the first request
         if own_process:
             _tune_gc()
             _lighten_log_records()

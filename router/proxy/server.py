@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,28 +37,44 @@ SERVER_OPTIONS: dict[str, Any] = {
 }
 
 
-def build_router(config_path: str | Path | None) -> tuple[Any, ProxySettings]:
-    """The router and the file's proxy settings (defaults when there is no file)."""
+def build_router(
+    config_path: str | Path | None, overrides: Mapping[str, Any] | None = None
+) -> tuple[Any, ProxySettings]:
+    """The router and the file's proxy settings (defaults when there is no file).
+
+    ``overrides`` replace proxy settings (the parent's command line, for workers).
+    """
     router_settings, settings = load_proxy_config(config_path)
+    if overrides:
+        try:
+            settings = settings.replace(**overrides)
+        except TypeError as exc:  # a name ProxySettings does not have
+            raise ConfigError(f"{_ENV_SETTINGS} is not valid: {exc}") from exc
     router_settings = router_settings or RouterSettings()
     shared_db = os.environ.get(_ENV_POLICY_DB)
     if shared_db and router_settings.policy_db is None:
         router_settings = router_settings.replace(policy_db=shared_db)
-    return _server_router(router_settings), settings
+    return _server_router(router_settings, settings), settings
 
 
-def _server_router(router_settings: RouterSettings | None) -> Any:
-    """The router a server process runs (the app gives it the proxy's connection pool).
+def _server_router(router_settings: RouterSettings | None, settings: ProxySettings) -> Any:
+    """The router a server process runs, calling upstream through the proxy's pool.
 
     Its provider keys come from a copy of the environment taken now: nothing
     outside a running process can change its environment, and each os.environ
     lookup encodes the name and raises on a miss. Planning looks up every
     provider's key once per request: about 3 % of the proxy's CPU.
     """
+    from router.proxy.upstream import client_factory
     from router.router import Router
 
     base = router_settings or RouterSettings()
-    return Router.from_settings(base.replace(env=dict(os.environ)) if base.env is None else base)
+    return Router.from_settings(
+        base.replace(
+            env=dict(os.environ) if base.env is None else base.env,
+            client_factory=client_factory(settings.max_concurrency),
+        )
+    )
 
 
 def default_policy_db(config_path: str | Path | None) -> Path:
@@ -121,7 +138,7 @@ def serve(
     if settings.workers == 1:
         from router.proxy.app import create_app
 
-        router = _server_router(router_config)
+        router = _server_router(router_config, settings)
         uvicorn.run(create_app(router, settings, own_process=True), **common)
         return
     if config_path is not None:
@@ -140,11 +157,10 @@ def worker_app() -> Any:
     """The app factory each worker process calls."""
     from router.proxy.app import create_app
 
-    router, settings = build_router(os.environ.get(_ENV_CONFIG))
     raw = os.environ.get(_ENV_SETTINGS)
-    if raw:
-        try:
-            settings = settings.replace(**json.loads(raw))
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{_ENV_SETTINGS} is not valid: {exc}") from None
+    try:
+        overrides = json.loads(raw) if raw else None
+    except ValueError as exc:
+        raise ConfigError(f"{_ENV_SETTINGS} is not valid: {exc}") from exc
+    router, settings = build_router(os.environ.get(_ENV_CONFIG), overrides)
     return create_app(router, settings, own_process=True)

@@ -88,6 +88,9 @@ class RoutingPolicy:
 
     profile: str = "auto"
     strategy: Strategy | None = None
+    # Models to put first when they fit. The router's own ``rules=`` never land here:
+    # they run as routing rules (router/policy/engine.py), whose ``set_model`` action
+    # sets this field on a copy of the policy for the request it matched.
     rules: tuple[Rule, ...] = ()
     exclude_models: tuple[str, ...] = ()
     baseline_model: str | None = None
