@@ -13,8 +13,10 @@ runner = CliRunner()
 
 
 def test_classify_prints_the_decision_as_json() -> None:
-    """The decision is printed as JSON with tier, task and language."""
-    result = runner.invoke(app, ["classify", "Prove that the square root of 2 is irrational"])
+    """--json prints the decision as JSON with tier, task and language."""
+    result = runner.invoke(
+        app, ["classify", "--json", "Prove that the square root of 2 is irrational"]
+    )
     assert result.exit_code == 0, result.output
     decision = json.loads(result.output)
     assert decision["tier"] == "REASONING"
@@ -25,10 +27,24 @@ def test_classify_prints_the_decision_as_json() -> None:
 
 def test_classify_reads_stdin() -> None:
     """'-' reads the prompt from standard input."""
-    result = runner.invoke(app, ["classify", "-"], input="请用Python写一个快速排序函数。")
+    result = runner.invoke(
+        app, ["classify", "--json", "-"], input="请用Python写一个快速排序函数。"
+    )
     assert result.exit_code == 0, result.output
     decision = json.loads(result.output)
     assert (decision["task"], decision["language"]) == ("coding", "zh")
+
+
+def test_the_default_is_a_short_summary() -> None:
+    """Without --json a person gets a few lines, not the whole decision."""
+    result = runner.invoke(app, ["classify", "Prove that the square root of 2 is irrational"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "REASONING  math  (language en)"
+    assert lines[1].startswith("score ") and "confidence " in lines[1]
+    assert "source model" in lines[1]
+    assert lines[2].startswith("tiers: SIMPLE ")
+    assert len(lines) <= 8
 
 
 def test_explain_prints_a_feature_table() -> None:
@@ -59,6 +75,7 @@ def test_batch_writes_one_record_per_line_and_keeps_bad_lines(tmp_path: Path) ->
                 "{not json",
                 json.dumps({"id": "d", "prompt": ""}),
                 json.dumps("a bare string prompt"),
+                json.dumps({"id": "f", "text": "wrong field"}),
             ]
         ),
         encoding="utf-8",
@@ -67,13 +84,15 @@ def test_batch_writes_one_record_per_line_and_keeps_bad_lines(tmp_path: Path) ->
     result = runner.invoke(app, ["classify", "--batch", str(source), "--out", str(out)])
     assert result.exit_code == 1
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert len(records) == 5
+    assert len(records) == 6
     assert records[0]["id"] == "a" and records[0]["decision"]["tier"] == "SIMPLE"
     assert records[1]["decision"]["task"] == "math"
     assert "invalid JSON" in records[2]["error"]
     assert records[3]["id"] == "d" and "prompt is empty" in records[3]["error"]
     assert "decision" in records[4]
-    assert "2 of 5 lines" in result.output
+    assert records[5]["line"].endswith(":6") and "no 'prompt'" in records[5]["error"]
+    assert "'messages'" in records[5]["error"]
+    assert "3 of 6 lines" in result.output
 
 
 def test_batch_and_prompt_together_is_refused() -> None:

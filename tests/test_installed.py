@@ -22,7 +22,7 @@ def test_installed_cli_answers_with_the_bundled_model(tmp_path: Path) -> None:
     if cli is None:
         pytest.skip("tierrouter is not installed in this environment")
     result = subprocess.run(
-        [cli, "classify", "Prove that the square root of 2 is irrational"],
+        [cli, "classify", "--json", "Prove that the square root of 2 is irrational"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -93,17 +93,24 @@ def fail(exc: Exception) -> typer.Exit:
 
 
 def policy_router(
-    db: Path | None, config: Path | None, assume_keys: bool = False, **kw: Any
+    db: Path | None,
+    config: Path | None,
+    assume_keys: bool = False,
+    decides: bool = False,
+    **kw: Any,
 ) -> Any:
     """A router on the given store; with ``assume_keys`` every provider counts as keyed.
 
     Inspecting routing must work before any key is set up; nothing is called,
     so a placeholder per provider is enough to make every model a candidate.
+    A command that shows a decision (``decides``: route, rules test) gets the
+    model ``classify``, ``Router()`` and ``serve`` use, so all four decide alike;
+    commands that only read or write rules skip loading it.
     """
     from router.errors import RouterError
     from router.router import Router
 
-    options: dict[str, Any] = {"model": False, **kw}
+    options: dict[str, Any] = {**({} if decides else {"model": False}), **kw}
     if db is not None:
         options["policy_db"] = str(db)
 
@@ -178,7 +185,13 @@ def delete_rule(kind: str, rule_id: str, db: Path | None, config: Path | None) -
     typer.echo(f"{rule_id} deleted")
 
 
-def show_route(router: Any, prompt: str, model: str, metadata: dict[str, Any] | None) -> None:
+def show_route(
+    router: Any,
+    prompt: str,
+    model: str,
+    metadata: dict[str, Any] | None,
+    as_json: bool = False,
+) -> None:
     from rich.table import Table
 
     from router.errors import RouterError
@@ -188,6 +201,16 @@ def show_route(router: Any, prompt: str, model: str, metadata: dict[str, Any] | 
     except RouterError as exc:
         raise fail(exc) from None
     d = plan.decision
+    if as_json:
+        out = {
+            "decision": d.to_dict(),
+            "model": plan.model,
+            "chain": [m.id for m in plan.chain],
+            "profile": plan.profile,
+            "strategy": plan.strategy.value if plan.strategy else None,
+        }
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
     console = make_console()
     console.print(
         f"[bold]{d.task.value}[/bold] / [bold]{d.tier.value}[/bold] "
@@ -195,7 +218,9 @@ def show_route(router: Any, prompt: str, model: str, metadata: dict[str, Any] | 
     )
     console.print(f"profile {plan.profile}, strategy {plan.strategy or 'pinned'}")
     console.print(f"rule: {d.rule or '(none fired)'}")
+    # Model ids are what `--model` and rules take: never cut, so the table folds instead.
     chain = Table("#", "model", "provider", "$/1M in", "$/1M out")
+    chain.columns[1].overflow = "fold"
     for i, m in enumerate(plan.chain, start=1):
         chain.add_row(str(i), m.id, m.provider, price(m.input_price), price(m.output_price))
     console.print(chain)

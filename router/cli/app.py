@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from router.cli import classify as _classify
+from router.cli import datasets as _datasets
 from router.cli import db as _db
 from router.cli import evaluate as _evaluate
 from router.cli import feedback as _feedback
@@ -50,6 +51,7 @@ def _root(
 _classify.register(app)
 _train.register(app)
 _evaluate.register(app)
+_datasets.register(app)
 _serve.register(app)
 # The decision log and retraining loop (router/log, training/retrain.py).
 _feedback.register(app)

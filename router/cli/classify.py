@@ -1,4 +1,9 @@
-"""``tierrouter classify``: the decision for a prompt, as JSON or as an explained table."""
+"""``tierrouter classify``: the decision for a prompt: a short summary, JSON or a table.
+
+One behaviour whatever stdout is: a few lines for a person by default, the full
+decision as JSON with ``--json`` (pipes and scripts ask for it), and ``--batch``
+always writes JSON lines.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,9 @@ def classify(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each feature's value and contribution.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole decision as JSON.")
+    ] = False,
     batch: Annotated[
         Path | None,
         typer.Option(
@@ -39,7 +47,12 @@ def classify(
         typer.Option("--out", "-o", help="Where --batch writes its JSONL (default: stdout)."),
     ] = None,
 ) -> None:
-    """Print the routing decision (task, tier, language, score, reasons) for a prompt."""
+    """Print the decision for a prompt: tier, task, language, score, confidence, reasons.
+
+    confidence is, for a model decision, the smaller of P(chosen tier) and
+    P(chosen task); for a rules decision, how far the score is from the nearest tier
+    boundary (0.5 on it, 1.0 mid-band). --json prints every field.
+    """
     from router.router import Router
 
     if batch is not None:
@@ -56,10 +69,27 @@ def classify(
     except RouterError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    if explain:
+    if as_json:
+        typer.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+    elif explain:
         _print_explanation(decision)
     else:
-        typer.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+        _print_summary(decision)
+
+
+def _print_summary(decision: Any) -> None:
+    """Five short lines: what a person reads first, the rest is behind --json/--explain."""
+    tiers = "  ".join(f"{t} {p:.2f}" for t, p in decision.tier_probabilities.items())
+    typer.echo(f"{decision.tier.value}  {decision.task.value}  (language {decision.language})")
+    typer.echo(
+        f"score {decision.score:.3f}  confidence {decision.confidence:.2f}  "
+        f"source {decision.source}"
+    )
+    typer.echo(f"tiers: {tiers}")
+    for reason in decision.reasons:
+        typer.echo(f"- {reason}")
+    for warning in decision.warnings:
+        typer.echo(f"warning: {warning}")
 
 
 def _classify_batch(router: Any, path: Path, out: Path | None) -> int:
@@ -100,6 +130,12 @@ def _classify_line(router: Any, line: str, where: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         return {"line": where, "error": "expected an object with 'prompt' or 'messages'"}
     value = item.get("messages", item.get("prompt"))
+    if value is None:
+        return {
+            "line": where,
+            "id": item.get("id"),
+            "error": "no 'prompt' (a string) or 'messages' (a list) field in this line",
+        }
     try:
         decision = router.classify(
             value, tools=item.get("tools"), response_format=item.get("response_format")

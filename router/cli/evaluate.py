@@ -19,19 +19,37 @@ def register(app: typer.Typer) -> None:
     app.command("eval")(evaluate)
 
 
-def _load(data: list[Path] | None, seen: bool) -> tuple[list[Any], list[Any], dict[str, str]]:
-    """Held-out rows, seen-in-training outcome rows, and the public folders not present."""
-    from training.sources import load_available, project_data
+def _load(
+    data: list[Path] | None, seen: bool
+) -> tuple[list[Any], list[Any], dict[str, str], str | None]:
+    """Held-out rows, seen-in-training outcome rows, the public folders not present, and
+    a note when the evaluation falls back to the project's data/."""
+    from training.sources import SOURCES, load_available, project_data
+    from training.sources.location import locate
 
     if data:
-        return project_data.load(*data), [], {}
-    rows, missing = load_available(use="eval")
-    seen_rows: list[Any] = []
-    if seen:
-        train_rows, train_missing = load_available(use="train")
-        seen_rows = [ex for ex in train_rows if ex.outcome is not None]
-        missing.update(train_missing)
-    return rows, seen_rows, dict(sorted(missing.items()))
+        return project_data.load(*data), [], {}, None
+    where = locate()
+    if not where.exists:
+        missing = {spec.folder: f"{where.root} does not exist" for spec in SOURCES.values()}
+        rows: list[Any] = []
+        seen_rows: list[Any] = []
+    else:
+        rows, missing = load_available(where.root, use="eval")
+        seen_rows = []
+        if seen:
+            train_rows, train_missing = load_available(where.root, use="train")
+            seen_rows = [ex for ex in train_rows if ex.outcome is not None]
+            missing.update(train_missing)
+    note = None
+    if not rows and not seen_rows:
+        rows = project_data.load()
+        note = (
+            f"no public set in {where.describe()}: evaluating on data/ alone "
+            f"({len(rows)} rows the model was trained on, so this measures fit, not "
+            "generalisation, and there are no routing curves)"
+        )
+    return rows, seen_rows, dict(sorted(missing.items())), note
 
 
 def evaluate(
@@ -78,17 +96,26 @@ def evaluate(
 
     console = Console(stderr=True)
     try:
-        rows, seen_rows, missing = _load(data, seen)
+        rows, seen_rows, missing, note = _load(data, seen)
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    for folder, why in missing.items():
-        console.print(f"[yellow]missing[/yellow] {folder}: {why}", highlight=False)
+    if missing:
+        from router.cli.datasets import FETCH_HINT
+
+        console.print(
+            f"[yellow]missing[/yellow] {len(missing)} public sets, not measured: "
+            f"{', '.join(missing)} (`tierrouter datasets list` says where each comes from; "
+            f"`{FETCH_HINT}` downloads those with a public origin)",
+            highlight=False,
+        )
+    if note:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if not rows and not seen_rows:
-        typer.echo("Error: no evaluation rows (every public set is missing)", err=True)
+        typer.echo("Error: no evaluation rows", err=True)
         raise typer.Exit(code=2)
     console.print(
-        f"evaluating on {len(rows)} held-out rows"
+        f"evaluating on {len(rows)} {'data/' if note else 'held-out'} rows"
         + (f" and {len(seen_rows)} outcome rows seen in training" if seen_rows else "")
     )
     try:

@@ -34,6 +34,7 @@ def route(
     model: Annotated[str, typer.Option("--model", help="The model string asked for.")] = "auto",
     db: Db = None,
     config: Config = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """The decision, model, fallback chain, rule, cost and savings for a prompt (no call).
 
@@ -44,7 +45,8 @@ def route(
         options["profile"] = profile
     if strategy:
         options["strategy"] = strategy.value
-    show_route(policy_router(db, config, assume_keys=True, **options), prompt, model, None)
+    router = policy_router(db, config, assume_keys=True, decides=True, **options)
+    show_route(router, prompt, model, None, as_json)
 
 
 def catalog(

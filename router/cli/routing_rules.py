@@ -211,6 +211,8 @@ def rules_test(
     metadata: Annotated[list[str] | None, typer.Option(help="KEY=VALUE; repeat.")] = None,
     db: Db = None,
     config: Config = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Show which routing rule fires for a prompt, and where it sends it (nothing is called)."""
-    show_route(policy_router(db, config, assume_keys=True), prompt, model, parse_metadata(metadata))
+    router = policy_router(db, config, assume_keys=True, decides=True)
+    show_route(router, prompt, model, parse_metadata(metadata), as_json)

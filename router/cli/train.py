@@ -33,12 +33,14 @@ def train(
     ] = DEFAULT_OUT,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the validation split.")] = 0,
     public: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--public/--no-public",
-            help="Also fit on the public sets marked 'train' (TIERROUTER_DATASETS).",
+            help="Also fit on the public sets marked 'train' (see `tierrouter datasets list`). "
+            "Default: when all of them are present; otherwise data/ alone, with a note.",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     logs: Annotated[
         str | None,
         typer.Option(
@@ -78,11 +80,12 @@ def train(
         raise typer.Exit(code=2) from None
 
     console = Console(stderr=True)
+    use_public = _public_sets(public, console, "the given --data" if data else "data/")
     if logs is not None:
         _train_with_logs(
             logs,
             data or [],
-            public=public,
+            public=use_public,
             force=force,
             max_regression=max_regression,
             seed=seed,
@@ -90,7 +93,7 @@ def train(
         )
         return
     try:
-        rows, manifest = load_training_data(data or (), public=public)
+        rows, manifest = load_training_data(data or (), public=use_public)
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
@@ -116,6 +119,53 @@ def train(
         console.print("joblib pipeline over 2 MB: not kept (rerun train to regenerate it)")
 
 
+def _public_sets(public: bool | None, console: Any, own: str) -> bool:
+    """Whether to fit on the public train sets; says why not when they are not all there.
+
+    A partial set of public sets gives a model that is neither the bundled recipe nor
+    data/ alone, so without all of them the default is data/ alone, named as such.
+    """
+    if public is False:
+        return False
+    from router.cli.datasets import FETCH_HINT
+    from training.sources.location import locate
+    from training.sources.origins import load_manifest, state
+
+    where = locate()
+    needed = {n: ds for n, ds in load_manifest().items() if "train" in ds.use or "mixed" in ds.use}
+    absent = {n: ds for n, ds in needed.items() if state(ds, where.root).status != "present"}
+    if not absent:
+        console.print(f"public train sets: all {len(needed)} from {where.describe()}")
+        return True
+    fetchable = [n for n, ds in absent.items() if ds.fetchable]
+    derived = [n for n, ds in absent.items() if not ds.fetchable]
+    lines = [
+        f"public train sets not all in {where.describe()}: missing {', '.join(absent)}.",
+    ]
+    if fetchable:
+        lines.append(f"`{FETCH_HINT}` downloads {', '.join(fetchable)}.")
+    if derived:
+        lines.append(
+            f"{', '.join(derived)} are derived by the project and cannot be downloaded: "
+            "copy them from the shared datasets (`tierrouter datasets list` shows where each "
+            "came from)."
+        )
+    if public is True:
+        typer.echo("Error: --public: " + " ".join(lines), err=True)
+        raise typer.Exit(code=2)
+    console.print(
+        f"[yellow]note:[/yellow] training on {own} alone, not the bundled model's recipe "
+        "(public train sets + data/). " + " ".join(lines),
+        highlight=False,
+    )
+    return False
+
+
+# Below this many labelled rows an accuracy is within about ±0.1 of anything: too few to
+# say how good the model is, so the table says that instead of printing the number alone.
+MIN_MEASURED_ROWS = 100
+
+
 def _print_metrics(console: object, meta: dict[str, object], seconds: float) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -123,16 +173,36 @@ def _print_metrics(console: object, meta: dict[str, object], seconds: float) -> 
     assert isinstance(console, Console)
     metrics = meta["metrics"]
     assert isinstance(metrics, dict)
-    table = Table("split", "task acc", "task macro-F1", "tier acc", "within-one", "tier ECE")
+    table = Table("split", "rows", "task acc", "task F1", "tier acc", "within 1", "tier ECE")
     held = metrics["held_out_sources"].get("all", {})
+    notes: list[str] = []
     for name, rep in (("validation", metrics["validation"]), ("held-out sources", held)):
         task, tier = rep.get("task", {}), rep.get("tier", {})
+        rows = max(task.get("rows", 0), tier.get("rows", 0))
+
+        def cell(head: dict[str, Any], key: str) -> str:
+            value = head.get(key)
+            return "—" if value is None or value != value else f"{value:.3f}"
+
         table.add_row(
             name,
-            *(f"{task.get(k, float('nan')):.3f}" for k in ("accuracy", "macro_f1")),
-            *(f"{tier.get(k, float('nan')):.3f}" for k in ("accuracy", "within_one", "ece")),
+            str(rows),
+            *(cell(task, k) for k in ("accuracy", "macro_f1")),
+            *(cell(tier, k) for k in ("accuracy", "within_one", "ece")),
         )
+        if rows == 0:
+            notes.append(
+                f"{name}: not measured (too little data for this split: the held-out "
+                "sources need at least two sources with labelled rows)"
+            )
+        elif rows < MIN_MEASURED_ROWS:
+            notes.append(
+                f"{name}: only {rows} rows, too few to measure the model "
+                f"(need about {MIN_MEASURED_ROWS}); treat these numbers as a smoke test"
+            )
     console.print(table)
+    for note in notes:
+        console.print(f"[yellow]warning:[/yellow] {note}", highlight=False)
     low = meta["low_confidence"]
     assert isinstance(low, dict)
     console.print(

@@ -9,7 +9,6 @@ only be measured on. ``routellm_outcomes`` is "mixed": its rows carry their own 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from training.sources import (
     wizardlm,
     zeroeval_outcomes,
 )
+from training.sources.location import ENV_VAR, locate
 
 __all__ = [
     "ENV_VAR",
@@ -47,8 +47,6 @@ __all__ = [
     "load_source",
 ]
 
-ENV_VAR = "TIERROUTER_DATASETS"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -152,15 +150,11 @@ SOURCES: dict[str, SourceSpec] = {
 
 
 def default_shared_root() -> Path:
-    """``$TIERROUTER_DATASETS``, else ``<repo>/../shared/datasets`` (where CI keeps them)."""
-    env = os.environ.get(ENV_VAR)
-    root = Path(env) if env else REPO_ROOT.parent / "shared" / "datasets"
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"public datasets folder not found: {root} "
-            f"(set {ENV_VAR} to the folder that holds math_hendrycks/, gsm8k_test/, ...)"
-        )
-    return root
+    """The datasets folder :func:`training.sources.location.locate` picks; it must exist."""
+    where = locate()
+    if not where.exists:
+        raise FileNotFoundError(where.not_found())
+    return where.root
 
 
 def load_source(name: str, root: Path | str | None = None) -> list[Example]:
