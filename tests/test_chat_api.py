@@ -134,6 +134,13 @@ def test_responses_create(fake: FakeProviders, make_router: MakeRouter) -> None:
     assert fake.requests[-1].body["messages"][0] == {"role": "system", "content": "Be terse."}
 
 
+def test_responses_create_refuses_chat_messages(make_router: MakeRouter) -> None:
+    from router.errors import RouterInputError
+
+    with pytest.raises(RouterInputError, match="input"):
+        make_router().responses.create(model="auto", input="Hi", messages=[])
+
+
 def test_responses_tools_and_function_outputs(fake: FakeProviders, make_router: MakeRouter) -> None:
     router = make_router()
     resp = router.responses.create(model="an/claude-x", input="Weather?", tools=TOOLS)

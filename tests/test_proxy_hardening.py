@@ -32,6 +32,7 @@ from router.secrets import Secret
 
 _ = (proxy_fixture, proxy_session_fixture)  # fixtures used by name
 AUTH = {"authorization": f"Bearer {PROXY_KEY}"}
+ANTHROPIC_VERSION = {"anthropic-version": "2023-06-01"}
 
 
 def raw_exchange(server: ProxyServer, data: bytes, *, wait: float = 5.0) -> bytes:
@@ -324,3 +325,22 @@ def test_a_keyless_loopback_server_is_open_to_its_developer(fake: FakeProviders)
     for server in running(make_router(fake), settings):
         assert httpx.get(f"{server.url}/metrics").status_code == 200
         assert httpx.get(f"{server.url}/v1/routing_rules").status_code == 200
+
+
+@pytest.mark.parametrize("field", ["prefer", "route_messages", "native_request"])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/responses"])
+def test_the_routers_own_field_names_are_refused(proxy: ProxyServer, path: str, field: str) -> None:
+    """Found by the 100k-case fuzz run: a client's "prefer" reached session affinity (500)."""
+    body: dict[str, object] = {"model": "auto", "max_tokens": 8, field: "x"}
+    body["input" if path == "/v1/responses" else "messages"] = HI
+    reply = httpx.post(f"{proxy.url}{path}", json=body, headers={**AUTH, **ANTHROPIC_VERSION})
+    assert reply.status_code == 400, reply.text
+    assert field in reply.text and "reserved" in reply.text
+
+
+def test_a_chat_body_sent_to_responses_is_a_400(proxy: ProxyServer) -> None:
+    """Found by the fuzz run: "messages" beside "input" collided with the call's own argument."""
+    body = {"model": "auto", "messages": [], "input": [{}]}
+    reply = httpx.post(f"{proxy.url}/v1/responses", json=body, headers=AUTH)
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["error"]["param"] == "messages"

@@ -174,6 +174,10 @@ def _tool(tool: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _request(input: Any, params: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    if "messages" in params:
+        from router.errors import RouterInputError
+
+        raise RouterInputError("messages is not a Responses API argument: pass the turns as input")
     return to_chat_messages(input, params.get("instructions")), to_chat_params(params)
 
 

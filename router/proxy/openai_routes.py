@@ -172,6 +172,8 @@ async def responses(request: Request) -> Response:
             if body.get(name) is not None:
                 raise invalid(name, "stored responses are not supported; send the full input")
         check_params(body, RESPONSES_PARAMS)
+        if "messages" in body:  # a Chat Completions body sent to the wrong endpoint
+            raise invalid("messages", "not a Responses API field: send the turns as input")
         params = {
             k: v
             for k, v in body.items()

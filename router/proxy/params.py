@@ -107,10 +107,17 @@ def check_params(body: Mapping[str, Any], spec: Mapping[str, Check]) -> None:
 
     ``null`` counts as absent, as both APIs treat it.
     """
+    for name in _RESERVED.intersection(body):
+        # The call engine reads these as the proxy's own notes (session affinity,
+        # the request to classify, a native body); a client must not set them.
+        raise invalid(name, "unknown field: this name is reserved by the router")
     for name, (ok, what) in spec.items():
         value = body.get(name)
         if value is not None and not ok(value):
             raise invalid(name, f"expected {what}, got {_shown(value)}")
+
+
+_RESERVED = frozenset({"route_messages", "prefer", "native_request"})
 
 
 def _shown(value: Any) -> str:
