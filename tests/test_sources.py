@@ -65,7 +65,9 @@ EXPECTED_ROWS = {
     "humaneval": 164,
     "self_instruct": 252,
     "vicuna_bench": 80,
-    "arena_hard": 886,  # 1,130 rows after merging resubmitted prompts
+    # 1,130 rows after merging resubmitted prompts: 886, plus the 47 longer conversations
+    # whose first turn alone was rated
+    "arena_hard": 886 + 47,
     "routellm_outcomes": 1319 - 12 + 14042 - 5,  # minus RouteLLM's contaminated prompts
     "gsm8k": 1319,
     "mgsm": 2750,
@@ -103,21 +105,22 @@ def test_real_label_distributions(real: dict[str, list[Example]]) -> None:
         "COMPLEX": 1214,
         "REASONING": 1324,
     }
-    # Vicuna: 7 categories x 10, coding 7, math 3; writing is general but for 2 scripts.
+    # Vicuna: 7 categories x 10, coding 7, math 3; writing is general but for 5 composed
+    # pieces (2 scripts, a blog post, 2 reviews: rule 12).
     assert _count(real["vicuna_bench"], "task") == {
-        "general": 40 + 8,
-        "creative_writing": 10 + 2,
+        "general": 40 + 5,
+        "creative_writing": 10 + 5,
         "reasoning": 10,
         "coding": 7,
         "math": 3,
     }
-    # mt_bench_zh: 写作 35 (18 functional non-fiction -> general) + 角色扮演 5,
+    # mt_bench_zh: 写作 35 (16 functional messages -> general) + 角色扮演 5,
     # 问答 30 + 常识 25, NLU 15, code 10, translation 5.
     assert _count(real["mtbench_zh"], "task") == {
-        "creative_writing": 40 - 18,
+        "creative_writing": 40 - 16,
         "reasoning": 30,
         "math": 30,
-        "general": 55 + 18,
+        "general": 55 + 16,
         "extraction": 15,
         "coding": 10,
         "translation": 5,
@@ -438,10 +441,89 @@ def test_synthetic_arena_merges_duplicates(tmp_path: Path) -> None:
         ],
     )
     rows = {r.id: r for r in arena_hard.load(tmp_path / "a")}
-    assert set(rows) == {"arena_hard/q1", "arena_hard/q3", "arena_hard/q4"}
+    # q3 was rated on its first turn only: the whole conversation is another request.
+    assert set(rows) == {"arena_hard/q1", "arena_hard/q3", "arena_hard/q3:full", "arena_hard/q4"}
     assert (rows["arena_hard/q1"].task, rows["arena_hard/q1"].tier) == ("reasoning", "REASONING")
     assert rows["arena_hard/q3"].tier == "SIMPLE"
+    assert rows["arena_hard/q3:full"].tier is None
+    assert rows["arena_hard/q3:full"].messages is not None
     assert rows["arena_hard/q4"].tier is None
+
+
+def _label(source: str, sid: str, task: str, tier: str, **extra: object) -> dict[str, object]:
+    return {"source": source, "source_id": sid, "task": task, "tier": tier, "also": [],
+            "language": "en", "notes": "", **extra}  # fmt: skip
+
+
+def test_hand_labels_join_train_and_eval_rows(tmp_path: Path) -> None:
+    from training.sources import labels
+
+    folder = tmp_path / "labels"
+    _jsonl(
+        folder / "arena.jsonl",
+        [
+            _label("arena_hard_proto_2023", "q3", "general", "SIMPLE", language="de"),
+            _label("arena_hard_proto_2023", "q1", "reasoning", "MEDIUM", skip=True),
+            _label("arena_hard_proto_2023", "q3", "coding", "COMPLEX", also=["general"]),
+        ],
+    )
+    _jsonl(folder / "eval" / "e.jsonl", [_label("wizardlm_testset", "7", "math", "SIMPLE")])
+    table = labels.read_labels(folder)
+    rows = [
+        Example("arena_hard/q1", "riddle", None, "reasoning", "REASONING", "en", "arena_hard",
+                "train", "arena_hard", weight=0.5),
+        Example("arena_hard/q3", "hi", None, "general", "SIMPLE", "en", "arena_hard", "train",
+                "arena_hard", weight=0.5),
+        Example("arena_hard/q3:full", None, [{"role": "user", "content": "x"}], "general", None,
+                "en", "arena_hard", "train", "arena_hard"),
+        Example("arena_hard/q9", "other", None, "general", None, "en", "arena_hard", "train",
+                "arena_hard"),
+    ]  # fmt: skip
+    joined = {r.id: r for r in labels.join("arena_hard", "arena_hard_proto_2023", "train", rows,
+                                           table)}  # fmt: skip
+    assert "arena_hard/q1" not in joined  # skip: not a usable request
+    first, full = joined["arena_hard/q3"], joined["arena_hard/q3:full"]
+    assert (first.task, first.tier, first.language, first.weight) == ("general", "SIMPLE", "de", 1)
+    assert first.hand_labelled
+    assert (full.task, full.tier, full.also) == ("coding", "COMPLEX", ("general",))
+    assert not joined["arena_hard/q9"].hand_labelled  # no label: the loader's mapping stays
+    # A twin set takes the task only; its tier comes from its own outcomes.
+    twin = Example("arena_bench_v1_outcomes/q3:full", "hi", None, "general", "MEDIUM", "en",
+                   "arena_bench_v1_outcomes", "train", "arena_hard")  # fmt: skip
+    (twin_joined,) = labels.join(
+        "arena_bench_v1_outcomes", "arena_bench_v1_outcomes", "train", [twin], table
+    )
+    assert (twin_joined.task, twin_joined.tier, twin_joined.hand_labelled) == (
+        "coding", "MEDIUM", False,
+    )  # fmt: skip
+    # Eval labels replace the task of eval rows only, and never mark them for training.
+    ev = Example("wizardlm/7", "2+2", None, "general", "COMPLEX", "en", "wizardlm", "eval",
+                 "wizardlm")  # fmt: skip
+    (ev_joined,) = labels.join("wizardlm", "wizardlm_testset", "eval", [ev], table)
+    assert (ev_joined.task, ev_joined.tier, ev_joined.hand_labelled) == ("math", "COMPLEX", False)
+    assert labels.join("wizardlm", "wizardlm_testset", "train", [ev], table) == [ev]
+
+
+def test_hand_label_errors_name_file_and_field(tmp_path: Path) -> None:
+    from training.sources import labels
+
+    _jsonl(tmp_path / "l" / "x.jsonl", [_label("vicuna_bench", "1", "poetry", "SIMPLE")])
+    with pytest.raises(labels.LabelError, match=r"x\.jsonl:1: field 'task'"):
+        labels.read_labels(tmp_path / "l")
+
+
+@needs_shared
+def test_real_hand_labels_join_every_row() -> None:
+    from training.sources import labels
+
+    table = labels.read_labels()
+    train = load_all(SHARED, use="train")
+    hand = [r for r in train if r.hand_labelled]
+    # 3,078 label rows, none skipped: every one joins a train row.
+    assert len(hand) == sum(len(v) for ids in table.train.values() for v in ids.values())
+    assert not any(r.use != "train" for r in hand)
+    evaluation = load_all(SHARED, use="eval")
+    assert not any(r.hand_labelled for r in evaluation)
 
 
 def test_synthetic_gsm8k_and_mgsm(tmp_path: Path) -> None:

@@ -296,3 +296,35 @@ def test_within_tier_weight_is_the_best_trial(trained: Path) -> None:
     best = max(t["concordance"] for t in trials)
     first_best = next(t for t in trials if t["concordance"] > best - 1e-9)
     assert first_best["length_weight"] == chosen
+
+
+def test_task_accuracy_accepts_the_tasks_a_hand_label_also_lists() -> None:
+    from training.evaluate import Decided, _classify
+
+    def row(i: int, task: str, also: tuple[str, ...] = ()) -> Example:
+        return Example(f"x/{i}", "p", None, task, "SIMPLE", "en", "x", "eval", "x", also=also)
+
+    rows = [row(0, "general", ("creative_writing",)), row(1, "general"), row(2, "coding")]
+    d = Decided(
+        task=["creative_writing", "creative_writing", "coding"],
+        tier=["SIMPLE"] * 3,
+        tier_confidence=[1.0] * 3,
+        score=np.zeros(3),
+        source=["model"] * 3,
+    )
+    task = _classify(rows, d, [0, 1, 2])["task"]
+    assert task["accuracy"] == pytest.approx(2 / 3)  # row 1 lists no other task
+    assert task["recall"] == {"creative_writing": 1.0, "general": 0.0, "coding": 1.0}
+
+
+def test_holdout_unit_keeps_twins_together() -> None:
+    from training.train import holdout_unit
+
+    def row(source: str, group: str) -> Example:
+        return Example("x/1", "p", None, "math", "SIMPLE", "en", source, "train", group)
+
+    assert holdout_unit(row("arena_bench_v1_outcomes", "arena_hard")) == "arena_hard"
+    assert holdout_unit(row("zeroeval_outcomes/math_l5", "math_hendrycks")) == "math_hendrycks"
+    assert holdout_unit(row("tierrouter/en_a", "tierrouter/en_a")) == "tierrouter/en_a"
+    mmlu = row("routellm_outcomes/mmlu/anatomy", "routellm_outcomes")
+    assert holdout_unit(mmlu) == "routellm_outcomes/mmlu/anatomy"

@@ -88,6 +88,8 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
     from rich import box
     from rich.table import Table
 
+    from training.evaluate import REAL_PROMPT_SETS
+
     def table(title: str, caption: str | None = None) -> Table:
         return Table(
             title=title,
@@ -132,13 +134,30 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
             _f(overall["model"].get("tier", {}).get("within_one")),
             _f(overall["rules"].get("tier", {}).get("within_one")),
         )
+        real = {d: cls.get(d, {}).get("real_prompts") for d in ("model", "rules")}
+        if real["model"]:
+            t.add_row(
+                "real prompts",
+                str(real["model"].get("task", {}).get("rows", 0)),
+                _f(real["model"].get("task", {}).get("accuracy")),
+                _f((real["rules"] or {}).get("task", {}).get("accuracy")),
+                str(real["model"].get("tier", {}).get("rows", 0)),
+                _f(real["model"].get("tier", {}).get("within_one")),
+                _f((real["rules"] or {}).get("tier", {}).get("within_one")),
+            )
         tables.append(t)
 
-        t = table("Task recall per class (model)", "— = no row of that class in the set")
+        t = table(
+            "Task recall per class (model)",
+            "— = no row of that class in the set; real prompts = "
+            + ", ".join(sorted(REAL_PROMPT_SETS)),
+        )
         t.add_column("set", no_wrap=True)
         for abbr in TASK_ABBR.values():
             t.add_column(abbr, justify="right")
         rows = [*by_set["model"].items(), ("all", overall["model"])]
+        if real["model"]:
+            rows.append(("real prompts", real["model"]))
         for name, rep in rows:
             recall = rep.get("task", {}).get("recall")
             if recall is None:

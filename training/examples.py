@@ -28,6 +28,8 @@ class Example:
     licence/hold-out verdict ("train" may be fitted on, "eval" may only be
     measured on); ``group`` names the unit held out together in cross-source
     validation. ``outcome`` carries per-model correctness where a source has it.
+    ``also`` and ``hand_labelled`` come from the hand labels in ``data/labels/``
+    (``training.sources.labels``).
     """
 
     id: str
@@ -41,6 +43,12 @@ class Example:
     group: str
     outcome: dict[str, Any] | None = None
     weight: float = 1.0
+    # Other tasks a careful labeller would equally accept (a prompt that fits two):
+    # evaluation counts a prediction of any of them as right; training fits ``task``.
+    also: tuple[str, ...] = ()
+    # Task and tier were written by hand to data/README.md's guide (data/labels/),
+    # not mapped from the source's own fields, so training weighs the row like data/.
+    hand_labelled: bool = False
 
     def __post_init__(self) -> None:
         # Fail at construction so a bad mapping in one loader cannot leak
@@ -51,6 +59,9 @@ class Example:
             raise ValueError(f"{self.id}: unknown task {self.task!r}")
         if self.tier is not None and self.tier not in TIER_NAMES:
             raise ValueError(f"{self.id}: unknown tier {self.tier!r}")
+        unknown_also = [t for t in self.also if t not in TASK_NAMES]
+        if unknown_also:
+            raise ValueError(f"{self.id}: unknown task(s) in also: {unknown_also!r}")
         if self.use not in USES:
             raise ValueError(f"{self.id}: use must be 'train' or 'eval', got {self.use!r}")
         if not self.weight > 0:

@@ -2,8 +2,9 @@
 
 Protocol (every choice below is made on training data only; eval sets never are read):
 
-1. **Data.** Public sets marked *train* (``training.sources.load_all(use="train")``)
-   plus the project's ``data/*.jsonl``; or, with ``--data``, the user's files in that
+1. **Data.** Public sets marked *train* (``training.sources.load_all(use="train")``,
+   with the hand labels of ``data/labels/`` joined on) plus the project's
+   ``data/*.jsonl``; or, with ``--data``, the user's files in that
    format (public sets still join unless ``public=False``).
 2. **Validation slice.** 20 % of the training rows, chosen by a seeded hash of the row
    id (stable when rows are added). Model selection, temperature and the
@@ -89,8 +90,9 @@ class TrainConfig:
     # A public set larger than this many rows is weighted down to this total, so
     # 11k MMLU questions and 5k MATH problems do not drown the other sources.
     set_budget: float = 1500.0
-    # Rows written to the labeling guide (data/, or the user's own files) count
-    # more than rows whose labels were mapped from another benchmark's fields.
+    # Rows written to the labeling guide (data/, the hand labels of data/labels/, or
+    # the user's own files) count more than rows whose labels were mapped from another
+    # benchmark's fields.
     project_weight: float = 2.0
     # Fit each head's temperature on the held-out-source predictions rather
     # than on the random validation slice (see _holdout).
@@ -242,10 +244,15 @@ def _hash_folder(folder: Path) -> dict[str, str]:
 
 
 def holdout_unit(ex: Example) -> str:
-    """The unit held out together: a project source, a public set, or an MMLU subject."""
+    """The unit held out together: a project source, a public set, or an MMLU subject.
+
+    ``group`` is that unit for every row but RouteLLM's MMLU subjects: a set that
+    repeats another set's prompts takes its twin's group (arena-bench-v1 is Arena,
+    ZeroEval's MATH-L5 is MATH), so a fold never trains on one copy and scores the other.
+    """
     if ex.source.startswith("routellm_outcomes/"):
         return ex.source
-    return ex.group if ex.group == ex.source else _set_name(ex)
+    return ex.group
 
 
 def _hash_unit(text: str, seed: int) -> float:
@@ -339,11 +346,12 @@ class _Data:
         return np.asarray([getattr(ex, head) or "" for ex in self.examples], dtype=object)
 
     def weights(self) -> np.ndarray[Any, Any]:
-        sizes = Counter(_set_name(ex) for ex in self.examples)
+        # Hand-labelled rows are weighed like data/, so a set's budget counts only the rest.
+        sizes = Counter(_set_name(ex) for ex in self.examples if not ex.hand_labelled)
         out = []
         for ex in self.examples:
             name = _set_name(ex)
-            if ex.source.startswith(_PROJECT_PREFIX) or name == "user":
+            if ex.source.startswith(_PROJECT_PREFIX) or name == "user" or ex.hand_labelled:
                 factor = self.cfg.project_weight
             else:
                 factor = min(1.0, self.cfg.set_budget / sizes[name])
@@ -544,10 +552,16 @@ def _holdout(
     by_family: dict[str, list[int]] = {}
     for i, ex in enumerate(data.examples):
         by_family.setdefault(_family(ex), []).append(i)
+    predicted = tier_p.argmax(axis=1)
     result["by_source"] = {
         fam: {
             "rows": len(ix),
             **_report(data, np.asarray(ix), {"task": task_p[ix], "tier": tier_p[ix]}),
+            # Where a held-out source's prompts were sent, whatever their labels:
+            # e.g. the share of Arena prompts (hard by construction) sent to SIMPLE.
+            "predicted_tiers": {
+                t: round(float(np.mean(predicted[ix] == k)), 4) for k, t in enumerate(TIER_NAMES)
+            },
         }
         for fam, ix in sorted(by_family.items())
     }

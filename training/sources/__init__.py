@@ -35,6 +35,7 @@ from training.sources import (
     wizardlm,
     zeroeval_outcomes,
 )
+from training.sources import labels as hand_labels
 from training.sources.location import ENV_VAR, locate
 
 __all__ = [
@@ -169,25 +170,38 @@ def load_source(name: str, root: Path | str | None = None) -> list[Example]:
     return spec.loader(path)
 
 
-def load_all(root: Path | str | None = None, use: str | None = None) -> list[Example]:
+def _labelled(name: str, rows: list[Example], table: hand_labels.Labels | None) -> list[Example]:
+    if table is None:
+        return rows
+    spec = SOURCES[name]
+    return hand_labels.join(name, spec.folder, spec.use, rows, table)
+
+
+def load_all(
+    root: Path | str | None = None, use: str | None = None, *, labels: bool = True
+) -> list[Example]:
     """Every registered set; with ``use`` only rows of that use (``"train"`` or ``"eval"``).
 
     Sets whose declared use cannot contribute are not even read, so
-    ``load_all(use="train")`` never touches the eval-only files.
+    ``load_all(use="train")`` never touches the eval-only files. With ``labels`` (the
+    default) the hand labels of ``data/labels/`` are joined on (``training.sources.labels``);
+    :func:`load_source` gives the loader's own mapping.
     """
     if use not in (None, "train", "eval"):
         raise ValueError(f"use must be None, 'train' or 'eval', got {use!r}")
     folder = Path(root) if root is not None else default_shared_root()
+    table = hand_labels.read_labels() if labels else None
     out: list[Example] = []
     for name, spec in SOURCES.items():
         if use is not None and spec.use not in (use, "mixed"):
             continue
-        out += [ex for ex in load_source(name, folder) if use is None or ex.use == use]
+        rows = _labelled(name, load_source(name, folder), table)
+        out += [ex for ex in rows if use is None or ex.use == use]
     return out
 
 
 def load_available(
-    root: Path | str | None = None, use: str | None = None
+    root: Path | str | None = None, use: str | None = None, *, labels: bool = True
 ) -> tuple[list[Example], dict[str, str]]:
     """Like :func:`load_all`, but absent sets are skipped and named instead of failing.
 
@@ -198,6 +212,7 @@ def load_available(
     if use not in (None, "train", "eval"):
         raise ValueError(f"use must be None, 'train' or 'eval', got {use!r}")
     folder = Path(root) if root is not None else default_shared_root()
+    table = hand_labels.read_labels() if labels else None
     out: list[Example] = []
     missing: dict[str, str] = {}
     for name, spec in SOURCES.items():
@@ -211,5 +226,6 @@ def load_available(
                 missing[companion] = (
                     f"folder not found: {folder / companion} ({name} has no outcomes)"
                 )
-        out += [ex for ex in load_source(name, folder) if use is None or ex.use == use]
+        rows = _labelled(name, load_source(name, folder), table)
+        out += [ex for ex in rows if use is None or ex.use == use]
     return out, missing

@@ -8,8 +8,10 @@ subset that adds ``mean_score``); either file alone also works. Schema of both:
 
 Deduplication: Arena users resubmit the same prompt, so the 1,130 rows hold only ~890
 distinct conversations (one fruit-arithmetic prompt appears 15 times). An original row
-whose ``question_id`` is rated is skipped (the rated copy is what the models answered;
-for 47 it is only the first turn). Remaining rows are merged on their
+whose ``question_id`` is rated is skipped (the rated copy is what the models answered),
+except for the 47 whose rated copy is only the first turn: the whole conversation is
+kept too, unrated, with id ``<question_id>:full`` (its last turn is another request,
+which the hand labels in ``data/labels/`` label separately). Remaining rows are merged on their
 whitespace/case-normalised turns; a merged prompt's ``mean_score`` is the mean
 over its rated copies (the 20 rated duplicates disagree by up to 6 points, e.g. {1, 2, 7},
 which says how noisy a single score is).
@@ -50,6 +52,7 @@ from training.sources._common import (
     read_jsonl,
     turns_to_prompt,
 )
+from training.sources.labels import FULL_SUFFIX
 
 NAME = "arena_hard"
 USE = "train"
@@ -86,17 +89,23 @@ def _merge(rows: list[tuple[Path, int, dict[str, Any]]]) -> dict[str, dict[str, 
 
     The rated file comes first: its rows are what the 11 models answered (47 of them are
     only the first turn of the original conversation), so an original row whose
-    ``question_id`` was already rated is the same item and is skipped.
+    ``question_id`` was already rated is the same item and is skipped, unless it has more
+    turns than the rated copy (then it is kept as ``<question_id>:full``).
     """
     merged: dict[str, dict[str, Any]] = {}
-    seen_ids: set[str] = set()
+    rated_turns: dict[str, int] = {}
     for file, n, row in rows:
         qid = str(row.get("question_id", f"{file.stem}-{n}"))
         rated = isinstance(row.get("mean_score"), (int, float))
-        if qid in seen_ids and not rated:
-            continue
-        seen_ids.add(qid)
         turns = [str(t) for t in field(row, "turns", file, n)]
+        if qid in rated_turns and not rated:
+            if len(turns) <= rated_turns[qid]:
+                continue
+            # The rated copy was only this conversation's first turn; the whole
+            # conversation is another request (its last turn), kept unrated.
+            qid += FULL_SUFFIX
+        if rated:
+            rated_turns.setdefault(qid, len(turns))
         entry = merged.setdefault(_key(turns), {"id": qid, "turns": turns, "scores": []})
         if rated:
             entry["scores"].append(float(row["mean_score"]))

@@ -9,14 +9,16 @@ except the functional non-fiction in ``WRITING_GENERAL`` -> general;
 text) -> extraction; 代码 code -> coding; 翻译 -> translation.
 
 写作类 mixes both sides of the guide's rule 12. Until issue 14 all 35 were
-creative_writing; by the rule, the 18 letters, notices, official reports and requests,
-work reports, a resolution, a cover letter, social-media posts (朋友圈, 小红书, 微博), a
-short literature review, a technical article, an academic paper, advice on ad copy and a
-"give examples of …" question are ``general``. Poems, couplets, lyrics, jokes, crosstalk
-and stand-up, stories and novels, a slogan-style ad line, baby names, a witty punch line
-and the exam essay (作文 on given material, 800 words) stay creative_writing; the guide
-is silent on essays, and the project treats them as compositions
-(``_common.guess_task``; issue 14 lists 作文 among the writing requests).
+creative_writing; by the rule as clarified for issue 14 (functional messages are
+general, composed prose is creative_writing), the 16 letters, notices, official reports
+and requests, work reports, a resolution, a cover letter, social-media posts (朋友圈,
+小红书, 微博), a short literature review, advice on ad copy and a "give examples of …"
+question are ``general``. Poems, couplets, lyrics, jokes, crosstalk and stand-up, stories
+and novels, a slogan-style ad line, baby names, a witty punch line, the exam essay (作文
+on given material, 800 words) and the two long articles written for their own sake (a
+10,000-character piece on how ChatGPT works, 131; an aesthetics paper, 132) are
+creative_writing. The eval hand labels (``data/labels/eval/``) override these per item
+and list the other task in ``also`` where both fit.
 角色扮演 asks for in-character replies: role-play, creative_writing.
 
 Tier: ``None`` — no difficulty signal, and the categories mix easy and hard items
@@ -55,7 +57,7 @@ CATEGORY_TASK: dict[str, str] = {
 
 # 写作类 questions that ask for functional non-fiction (guide rule 12): general.
 WRITING_GENERAL: frozenset[int] = frozenset(
-    {101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 115, 129, 131, 132, 135}
+    {101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 115, 129, 135}
 )
 
 

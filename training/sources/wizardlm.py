@@ -18,16 +18,17 @@ of those skills not listed (another copy of the set) take the keyword guess
 Per item (``ITEM_TASK``, by ``idx``), where a skill's items disagree with the guide (issue
 14; the skill tables alone had these wrong): Writting items that ask for non-fiction —
 questions framed "as a writer/student/coder" (38–40), a personal statement, a product
-review, a birthday card, a school report, publishing advice, an investigative report, an
-opinion piece, a lesson plan, a thank-you note, two business plans — are ``general``
-(rule 12: emails, letters and posts are general); the story, the two essays and ideas
-for a fantasy novel's magic system stay creative_writing (the guide is silent on essays;
-the project treats them as compositions). Common-Sense items that are plain everyday
-questions (thirst, an unknown word, a red light, a boiled egg, a moral-obligation
-opinion) are ``general``; the four trick questions stay reasoning. Reasoning 72 ("what
-are the main types of reasoning") is an explanation: ``general``. Multilingual 123
-(write a haiku, then translate it) is composing: creative_writing; 129 (multilingual
-teaching) is ``general``. Academic Writing: reviewer questions on a paper, advice on a
+review, a birthday card, a school report, publishing advice, an investigative report, a
+lesson plan, a thank-you note, two business plans — are ``general`` (rule 12: functional
+writing); the story, the two essays, an opinion piece (50), a title and opening hook for
+a short story (45) and ideas for a fantasy novel's magic system are creative_writing
+(rule 12 as clarified for issue 14: essays and composed prose). The eval hand labels
+(``data/labels/eval/``) override the task per item where present. Common-Sense items that
+are plain everyday questions (thirst, an unknown word, a red light, a boiled egg, a
+moral-obligation opinion) are ``general``; the four trick questions stay reasoning.
+Reasoning 72 ("what are the main types of reasoning") is an explanation: ``general``.
+Multilingual 123 (write a haiku, then translate it) is composing: creative_writing; 129
+(multilingual teaching) is ``general``. Academic Writing: reviewer questions on a paper, advice on a
 method section and on transitions are ``general``; a LaTeX table is ``coding``.
 
 Tier from ``Difficulty`` — the source's own scale, mapped as its SOURCE.md suggests:
@@ -64,7 +65,7 @@ KEYWORD_SKILLS = frozenset({"Computer Science", "Complex Format"})
 # Items whose skill's table entry contradicts the guide (see the docstring).
 ITEM_TASK: dict[int, str] = {
     **dict.fromkeys(
-        [38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 55], "general"
+        [38, 39, 40, 41, 42, 43, 44, 49, 51, 52, 53, 55], "general"
     ),  # Writting: non-fiction
     **dict.fromkeys([106, 107, 108, 109, 110], "general"),  # Common-Sense: plain questions
     72: "general",  # Reasoning: an explanation of kinds of reasoning
