@@ -245,28 +245,36 @@ def train_with_logs(
 
 
 def print_result(result: RetrainResult, console: Any) -> None:
-    """The challenger-vs-champion table ``tierrouter train --logs`` prints."""
+    """The challenger-vs-champion table ``tierrouter train --logs`` prints.
+
+    Model names run to about 40 characters: they go on lines of their own, whole
+    (``models promote`` takes them), so the table's six columns fit 80.
+    """
     from rich.table import Table
 
     held = result.metrics["held_out"]
-    table = Table("held-out log rows", "score", "within-one", "under-tier", "over-tier", "task acc")
+    rows = result.metrics["log_rows"]["held_out"]
+    table = Table(f"{rows} held-out log rows", "score", "within 1", "under", "over", "task acc")
     for who in ("challenger", "champion"):
         m = held[who]
 
         def f(key: str, m: dict[str, Any] = m) -> str:
             return "—" if m.get(key) is None else f"{m[key]:.3f}"
 
-        label = f"{who} ({m.get('name', result.name)})"
-        table.add_row(label, f("score"), f("within_one"), f("under_tier"), f("over_tier"),
+        table.add_row(who, f("score"), f("within_one"), f("under_tier"), f("over_tier"),
                       f("task_accuracy"))  # fmt: skip
+    console.print(result.labels.summary())
+    console.print(f"challenger: {result.name}", overflow="fold")
+    console.print(f"champion: {held['champion'].get('name', 'bundled')}", overflow="fold")
+    console.print(table)
+    console.print(
+        "under / over: share of held-out rows given a lower / higher tier than their label"
+    )
     guard = result.metrics["guard"]
     if guard["rows"]:
-        table.add_row(
-            f"guard: {guard['rows']} bundled rows, challenger / champion",
-            f"{guard['challenger']:.3f} / {guard['champion']:.3f}",
-            "", "", "", "",
-        )  # fmt: skip
-    console.print(result.labels.summary())
-    console.print(table)
+        console.print(
+            f"guard, tier accuracy on {guard['rows']} bundled training rows: challenger "
+            f"{guard['challenger']:.3f}, champion {guard['champion']:.3f}"
+        )
     verdict = "promoted" if result.promoted else "kept the champion"
     console.print(f"{verdict}: {result.reason}; challenger stored as {result.path}")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from router.cli._listing import console, keep_whole
 from router.cli._logfile import LogOption, open_existing, since_or_exit
 
 __all__ = ["register"]
@@ -51,11 +52,11 @@ def _money(x: float) -> str:
 
 
 def _print(s: dict[str, Any], path: Path) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    head = Table(title=f"tierrouter stats — {path}", show_header=False)
+    out = console()
+    out.print(f"tierrouter stats: {path}", highlight=False, overflow="fold")
+    head = Table(show_header=False)
     head.add_column("", style="bold")
     head.add_column("", justify="right")
     head.add_row("calls", f"{s['calls']:,}")
@@ -70,7 +71,7 @@ def _print(s: dict[str, Any], path: Path) -> None:
     rating = f", mean rating {fb['mean_rating']:.2f}" if fb["mean_rating"] is not None else ""
     verdicts = ", ".join(f"{k} {v}" for k, v in fb["by_verdict"].items())
     head.add_row("feedback", f"{fb['count']}{rating}" + (f" ({verdicts})" if verdicts else ""))
-    console.print(head)
+    out.print(head)
     calls = max(s["calls"], 1)
     for title, key in (("task", "by_task"), ("tier", "by_tier"), ("model", "by_model"),
                        ("language", "by_language")):  # fmt: skip
@@ -85,4 +86,5 @@ def _print(s: dict[str, Any], path: Path) -> None:
             if key == "by_model":
                 row.append(_money(s["spend_by_model"].get(name, 0.0)))
             table.add_row(*row)
-        console.print(table)
+        # Model names are what rules and --model take: sized to fit, never cut.
+        out.print(keep_whole(table, 0))

@@ -25,11 +25,19 @@ def train(
         list[Path] | None,
         typer.Option(
             "--data",
+            metavar="PATH",
             help="Labelled JSONL files or folders in data/ format (default: the project's data/).",
         ),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Artifact path (.json; .npz/.joblib beside it).")
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="Artifact path, .json; .npz/.joblib go beside it (default: see above).",
+            show_default=False,
+        ),
     ] = DEFAULT_OUT,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the validation split.")] = 0,
     public: Annotated[
@@ -45,6 +53,7 @@ def train(
         str | None,
         typer.Option(
             "--logs",
+            metavar="LOG",
             help="A decision log (a SQLite file, or a fleet's postgresql:// store, read as a "
             "stream): train a challenger on it and promote it only if it beats the current "
             "model on held-out log rows (in the store's registry for a postgresql:// log).",
@@ -58,6 +67,7 @@ def train(
         float,
         typer.Option(
             "--max-regression",
+            metavar="FRACTION",
             min=0.0,
             max=1.0,
             help="With --logs: refuse a challenger whose tier accuracy on a sample of the "
@@ -65,7 +75,10 @@ def train(
         ),
     ] = 0.02,
 ) -> None:
-    """Train the task and tier model, print validation metrics, write the artifact."""
+    """Train the task and tier model, print validation metrics, write the artifact.
+
+    The artifact goes to models/tierrouter-model.json unless --out names another path.
+    """
     try:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
