@@ -81,7 +81,6 @@ def train(
     """
     try:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from training.train import TrainConfig, load_training_data, save
         from training.train import train as fit
@@ -92,8 +91,11 @@ def train(
         )
         raise typer.Exit(code=2) from None
 
+    from router.cli._progress import Stages
+
     console = Console(stderr=True)
     use_public = _public_sets(public, console, "the given --data" if data else "data/")
+    stages = Stages("train")
     if logs is not None:
         _train_with_logs(
             logs,
@@ -103,27 +105,22 @@ def train(
             max_regression=max_regression,
             seed=seed,
             console=console,
+            stages=stages,
         )
         return
+    stages("loading labelled rows" + (" and the public train sets" if use_public else ""))
     try:
         rows, manifest = load_training_data(data or (), public=use_public)
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     console.print(f"{len(rows)} training rows from {len(manifest['sources'])} sources")
-    with Progress(
-        TextColumn("{task.description:<40}"), BarColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
-        job = progress.add_task("training", total=1.0)
-
-        def report(what: str, fraction: float) -> None:
-            progress.update(job, completed=fraction, description=what[:40])
-
-        try:
-            result = fit(rows, manifest, TrainConfig(seed=seed), progress=report)
-        except ValueError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(code=2) from None
+    try:
+        result = fit(rows, manifest, TrainConfig(seed=seed), progress=stages)
+    except ValueError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    stages("writing the artifact")
     written = save(result, out)
     _print_metrics(console, result.meta, result.seconds)
     for kind, path in written.items():
@@ -233,6 +230,7 @@ def _train_with_logs(
     max_regression: float,
     seed: int,
     console: Any,
+    stages: Any,
 ) -> None:
     """Challenger on bundled data plus the user's labelled logs, against the current champion."""
     from training.retrain import print_result, train_with_logs
@@ -248,6 +246,8 @@ def _train_with_logs(
             force=force,
             max_regression=max_regression,
             cfg=TrainConfig(seed=seed),
+            progress=stages,
+            on_stage=stages,
         )
     except (FileNotFoundError, ValueError) as exc:  # ConfigError is a ValueError
         typer.echo(f"Error: {exc}", err=True)

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from router.log.store import DecisionLog
@@ -40,7 +41,13 @@ def parse_since(value: str | None, now: float | None = None) -> float | None:
     return when.timestamp()
 
 
-def summarize(log: DecisionLog, since: float | None = None) -> dict[str, Any]:
+def summarize(
+    log: DecisionLog,
+    since: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    every: int = 10_000,
+) -> dict[str, Any]:
+    """The report; ``progress(n)`` is called after every ``every`` records read."""
     calls = errors = fallbacks = 0
     spend = baseline = 0.0
     first: float | None = None
@@ -53,6 +60,8 @@ def summarize(log: DecisionLog, since: float | None = None) -> dict[str, Any]:
     ids: set[str] = set()
     for r in log.records(since=since):
         calls += 1
+        if progress is not None and calls % every == 0:
+            progress(calls)
         ids.add(r.id)
         first = r.ts if first is None else first
         last = r.ts
