@@ -30,7 +30,12 @@ def stats(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Write spend over time and tier mix as PNG.")
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Write a PNG: spend per time bin (hours for a day, days for a month), "
+            "cumulative routed, baseline and saved spend, and the tier mix.",
+        ),
     ] = None,
     log: LogOption = None,
 ) -> None:
@@ -55,6 +60,9 @@ def stats(
         )
     finally:
         store.close()
+    if plot is not None and not summary["calls"]:
+        typer.echo("no calls in the log for this period: no plot written", err=True)
+        plot = None
     if plot is not None:
         stages(f"drawing {plot}")
         plot_summary(summary, str(plot))
