@@ -83,6 +83,9 @@ def _print(s: dict[str, Any], path: Path) -> None:
 
     out = console()
     out.print(f"tierrouter stats: {path}", highlight=False, overflow="fold")
+    if not s["calls"]:
+        out.print("no calls logged" + (" in this period" if s["since"] else " yet"))
+        return
     head = Table(show_header=False)
     head.add_column("", style="bold")
     head.add_column("", justify="right")

@@ -233,12 +233,17 @@ def _train_with_logs(
     stages: Any,
 ) -> None:
     """Challenger on bundled data plus the user's labelled logs, against the current champion."""
+    from router.db.urls import is_postgres
     from training.retrain import print_result, train_with_logs
     from training.train import TrainConfig
 
-    try:
-        from router.db.urls import is_postgres
+    if not is_postgres(logs):
+        # Opening a SQLite path creates the file: a typo would leave an empty log behind
+        # and then report "0 labelled rows" instead of naming the missing file.
+        from router.cli._logfile import open_existing
 
+        open_existing(Path(logs), "--logs").close()
+    try:
         result = train_with_logs(
             logs if is_postgres(logs) else Path(logs),
             data=data,
