@@ -68,6 +68,13 @@ EXPECTED: dict[str, Expect] = {
     "tierrouter train --data data/fr.jsonl --data data/de.jsonl --out my-model.json": Expect(
         says=("wrote json: my-model.json",)
     ),
+    "tierrouter datasets list": Expect(
+        says=("0 of 20 sets present", "tierrouter datasets fetch --all")
+    ),
+    "tierrouter datasets fetch --all": Expect(
+        skip="downloads from GitHub; tests/test_cli_datasets.py fetches from a local server"
+    ),
+    "tierrouter datasets verify": Expect(says=("no set present",)),
     "tierrouter eval --out-dir reports/": Expect(
         says=("evaluating on data/ alone", "no outcome set present: no cost-quality figure")
     ),
