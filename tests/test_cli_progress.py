@@ -55,3 +55,21 @@ def test_stats_over_a_small_log_is_quiet(tmp_path: Path) -> None:
     synthetic_log(log, [{"prompt": "hello"}]).close()
     result = CliRunner().invoke(app, ["stats", "--json", "--log", str(log)])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_a_big_classify_batch_reports_progress_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from router.cli import classify as classify_cli
+
+    batch = tmp_path / "in.jsonl"
+    batch.write_text(
+        "".join(json.dumps({"prompt": f"what is {i} + {i}?"}) + "\n" for i in range(20))
+    )
+    monkeypatch.setattr(classify_cli, "BIG_BATCH", 10)  # 20 lines stand for a big batch
+    result = CliRunner().invoke(app, ["classify", "--batch", str(batch)])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 20  # the records alone on stdout
+    lines = result.stderr.splitlines()
+    assert lines[-1].startswith("classify: [") and lines[-1].endswith("lines: 20 of 20 (100%)")
+    assert len(lines) == 11
