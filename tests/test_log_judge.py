@@ -67,6 +67,7 @@ def test_cli_asks_before_spending(
     assert not any(r.model == "gem-x" for r in fake.requests)
     yes = CliRunner().invoke(app, [*args, "--yes"])
     assert yes.exit_code == 0 and "labelled 2 (2 good enough" in yes.output
+    assert "label: [" in yes.stderr and "judged: 2 of 2 (100%)" in yes.stderr
     again = CliRunner().invoke(app, [*args, "--yes"])
     assert "nothing to judge" in again.output
 

@@ -30,7 +30,7 @@ def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_run(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     from typer.testing import CliRunner
 
     from router.cli.app import app
@@ -40,7 +40,30 @@ def trained(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         app, ["train", "--data", str(small_data), "--no-public", "--out", str(out), "--seed", "3"]
     )
     assert result.exit_code == 0, result.output
-    return out
+    return out, result
+
+
+@pytest.fixture(scope="module")
+def trained(trained_run: tuple[Path, Any]) -> Path:
+    return trained_run[0]
+
+
+def stage_lines(stderr: str, command: str) -> list[str]:
+    """The stages a command reported, without their elapsed times."""
+    prefix = f"{command}: ["
+    return [line.split("] ", 1)[1] for line in stderr.splitlines() if line.startswith(prefix)]
+
+
+@needs_data
+def test_cli_train_reports_each_stage_on_stderr(trained_run: tuple[Path, Any]) -> None:
+    # CliRunner's stderr is not a terminal: the lines must come all the same.
+    stages = stage_lines(trained_run[1].stderr, "train")
+    assert stages[0] == "loading labelled rows"
+    assert stages[-1] == "writing the artifact"
+    assert any(s.startswith("vocabulary (") for s in stages)
+    assert any(s.startswith("final fit (") for s in stages)
+    assert len(stages) == len(set(stages)) >= 6
+    assert "train: [" not in trained_run[1].stdout
 
 
 @needs_data
@@ -97,6 +120,9 @@ def test_cli_eval_writes_json_markdown_and_png(
     assert report["routing"] == {}
     assert not (out / "eval.png").exists()
     assert "no outcome set present" in result.output
+    stages = stage_lines(result.stderr, "eval")
+    assert stages[0] == "loading evaluation rows" and stages[-1].startswith("writing the report")
+    assert any(s.startswith("classifying") and s.endswith("with the model") for s in stages)
 
 
 def _outcome_row(i: int, source: str, use: str, strong: bool, weak: bool, **kw: object) -> Example:

@@ -285,13 +285,14 @@ def evaluate(
     *,
     seed: int = 0,
     seen: Sequence[Example] = (),
+    on_stage: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Run every decider over ``rows`` and build the report dictionary.
 
     ``rows`` are the held-out rows: classification is measured on them, and their
     outcome sets are the held-out routing numbers. ``seen`` are outcome rows the model
     may have trained on (the *train* outcome sets): they are only routed, and their
-    sets carry ``seen_in_training: true``.
+    sets carry ``seen_in_training: true``. ``on_stage`` is called as each stage starts.
     """
     from router.router import Router
 
@@ -300,7 +301,11 @@ def evaluate(
     model_router = Router(model=model) if model is not None else Router()
     artifact = model_router.classifier.model
     rules_router = Router(model=False)
-    decided = {"model": _decide(model_router, every), "rules": _decide(rules_router, every)}
+    on_stage(f"classifying {len(every):,} rows with the model")
+    decided = {"model": _decide(model_router, every)}
+    on_stage(f"classifying {len(every):,} rows with the rules")
+    decided["rules"] = _decide(rules_router, every)
+    on_stage("measuring prompt lengths")
     extractor = rules_router.extractor
     from router.decision.inputs import read_prompt
 
@@ -344,6 +349,7 @@ def evaluate(
             str(k): int(v) for k, v in classification[name]["sources_used"].items()
         }
     tiers = {"model": decided["model"].tier[:n], "rules": decided["rules"].tier[:n]}
+    on_stage("routing: cost and quality of each decider")
     meta = artifact.meta if artifact is not None else {}
     manifest = meta.get("training", {}).get("manifest", {}).get("sets", [])
     trained_on = frozenset(str(s.get("name")) for s in manifest if isinstance(s, dict))

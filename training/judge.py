@@ -115,30 +115,35 @@ def run_judging(
     async def one(record: DecisionRecord, gate: asyncio.Semaphore) -> None:
         async with gate:
             try:
-                reply = await router.achat(
-                    _messages(record), model=plan.model, max_tokens=OUTPUT_TOKENS, temperature=0
-                )
-                grade = parse_grade(reply.content)
-            except Exception as exc:  # one failed grade must not lose the others
-                result.failed += 1
-                result.errors.append(f"{record.id}: {exc}")
-                return
-            if grade is None:
-                result.failed += 1
-                result.errors.append(f"{record.id}: no grade in {reply.content!r}")
-                return
-            log.attach_feedback(
-                Feedback(
-                    record.id,
-                    rating=float(grade),
-                    verdict="good_enough" if grade >= 4 else "needed_stronger",
-                    source=source,
-                )
+                await grade_one(record)
+            finally:  # failures count too: the total is every planned record
+                if progress is not None:
+                    progress(result.labelled + result.failed, len(plan.records))
+
+    async def grade_one(record: DecisionRecord) -> None:
+        try:
+            reply = await router.achat(
+                _messages(record), model=plan.model, max_tokens=OUTPUT_TOKENS, temperature=0
             )
-            result.labelled += 1
-            result.grades[record.id] = grade
-            if progress is not None:
-                progress(result.labelled + result.failed, len(plan.records))
+            grade = parse_grade(reply.content)
+        except Exception as exc:  # one failed grade must not lose the others
+            result.failed += 1
+            result.errors.append(f"{record.id}: {exc}")
+            return
+        if grade is None:
+            result.failed += 1
+            result.errors.append(f"{record.id}: no grade in {reply.content!r}")
+            return
+        log.attach_feedback(
+            Feedback(
+                record.id,
+                rating=float(grade),
+                verdict="good_enough" if grade >= 4 else "needed_stronger",
+                source=source,
+            )
+        )
+        result.labelled += 1
+        result.grades[record.id] = grade
 
     async def main() -> None:
         gate = asyncio.Semaphore(concurrency)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -126,6 +126,7 @@ def train_with_logs(
     registry: str | Path | None = None,
     cfg: TrainConfig | None = None,
     progress: Progress | None = None,
+    on_stage: Callable[[str], None] = lambda _: None,
 ) -> RetrainResult:
     """Train a challenger on bundled data + labelled logs; promote it only if it beats the champion.
 
@@ -140,6 +141,8 @@ def train_with_logs(
         guard_size: how many bundled training rows the guard scores (a seeded sample).
         force: promote even when the challenger is not better.
         registry: model registry folder (default :func:`router.log.paths.model_dir`).
+        progress: the trainer's progress (stage, fraction); ``on_stage``: the stages
+            around it (reading the log, loading rows, scoring), one call each.
 
     Raises:
         ValueError: the log yields no labelled rows (the message says why).
@@ -160,6 +163,7 @@ def train_with_logs(
         store: Any = PostgresDecisionLog(str(log))
     else:
         store = SQLiteDecisionLog(log) if isinstance(log, (str, Path)) else log
+    on_stage(f"reading labels from {store.path}")
     labels = labels_from_log(store, weight=log_weight)
     if not labels.examples:
         raise ValueError(
@@ -175,6 +179,7 @@ def train_with_logs(
         replace(ex, task=labels.records[ex.id].task) if ex.task is None else ex for ex in train_log
     ]
     if base_rows is None:
+        on_stage("loading the bundled training rows")
         rows, manifest = load_training_data(list(data), public=public)
     else:
         rows, manifest = list(base_rows), {"sets": [{"name": "given", "rows": len(base_rows)}]}
@@ -188,9 +193,11 @@ def train_with_logs(
     folder = base / name
     save(result, folder / "model")
     champion_model, champion_name = _champion(registry, fleet)
+    on_stage(f"scoring challenger and champion on {len(test_log)} held-out log rows")
     challenger = score_rows(folder / "model.json", test_log)
     champion = score_rows(champion_model, test_log)
     guard = guard_sample(rows, guard_size, cfg.seed)
+    on_stage(f"guard: scoring both on {len(guard)} bundled training rows")
     guard_scores = {
         "rows": len(guard),
         "challenger": score_rows(folder / "model.json", guard)["score"],
@@ -245,28 +252,36 @@ def train_with_logs(
 
 
 def print_result(result: RetrainResult, console: Any) -> None:
-    """The challenger-vs-champion table ``tierrouter train --logs`` prints."""
+    """The challenger-vs-champion table ``tierrouter train --logs`` prints.
+
+    Model names run to about 40 characters: they go on lines of their own, whole
+    (``models promote`` takes them), so the table's six columns fit 80.
+    """
     from rich.table import Table
 
     held = result.metrics["held_out"]
-    table = Table("held-out log rows", "score", "within-one", "under-tier", "over-tier", "task acc")
+    rows = result.metrics["log_rows"]["held_out"]
+    table = Table(f"{rows} held-out log rows", "score", "within 1", "under", "over", "task acc")
     for who in ("challenger", "champion"):
         m = held[who]
 
         def f(key: str, m: dict[str, Any] = m) -> str:
             return "—" if m.get(key) is None else f"{m[key]:.3f}"
 
-        label = f"{who} ({m.get('name', result.name)})"
-        table.add_row(label, f("score"), f("within_one"), f("under_tier"), f("over_tier"),
+        table.add_row(who, f("score"), f("within_one"), f("under_tier"), f("over_tier"),
                       f("task_accuracy"))  # fmt: skip
+    console.print(result.labels.summary())
+    console.print(f"challenger: {result.name}", overflow="fold")
+    console.print(f"champion: {held['champion'].get('name', 'bundled')}", overflow="fold")
+    console.print(table)
+    console.print(
+        "under / over: share of held-out rows given a lower / higher tier than their label"
+    )
     guard = result.metrics["guard"]
     if guard["rows"]:
-        table.add_row(
-            f"guard: {guard['rows']} bundled rows, challenger / champion",
-            f"{guard['challenger']:.3f} / {guard['champion']:.3f}",
-            "", "", "", "",
-        )  # fmt: skip
-    console.print(result.labels.summary())
-    console.print(table)
+        console.print(
+            f"guard, tier accuracy on {guard['rows']} bundled training rows: challenger "
+            f"{guard['challenger']:.3f}, champion {guard['champion']:.3f}"
+        )
     verdict = "promoted" if result.promoted else "kept the champion"
     console.print(f"{verdict}: {result.reason}; challenger stored as {result.path}")

@@ -20,7 +20,7 @@ LogOption = Annotated[
 ]
 
 
-def open_existing(path: Path | None) -> SQLiteDecisionLog:
+def open_existing(path: Path | None, option: str = "--log") -> SQLiteDecisionLog:
     """The log at ``path``; exits with a message naming the file when it is missing or unusable."""
     from router.log.paths import default_log_path
     from router.log.sqlite import SQLiteDecisionLog
@@ -30,7 +30,7 @@ def open_existing(path: Path | None) -> SQLiteDecisionLog:
     if not file.is_file():
         typer.echo(
             f"Error: no decision log at {file}; switch logging on with Router(log=True) "
-            "or `log: {enabled: true}` in the config, or pass --log",
+            f"or `log: {{enabled: true}}` in the config, or pass {option}",
             err=True,
         )
         raise typer.Exit(code=2)

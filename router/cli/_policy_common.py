@@ -218,12 +218,14 @@ def show_route(
     )
     console.print(f"profile {plan.profile}, strategy {plan.strategy or 'pinned'}")
     console.print(f"rule: {d.rule or '(none fired)'}")
-    # Model ids are what `--model` and rules take: never cut, so the table folds instead.
-    chain = Table("#", "model", "provider", "$/1M in", "$/1M out")
-    chain.columns[1].overflow = "fold"
+    from router.cli._listing import keep_whole
+
+    # Model ids are what `--model` and rules take: whole, the prices give way. The
+    # provider is the id's first part, so it has no column of its own.
+    chain = Table("#", "model", "$/1M in", "$/1M out")
     for i, m in enumerate(plan.chain, start=1):
-        chain.add_row(str(i), m.id, m.provider, price(m.input_price), price(m.output_price))
-    console.print(chain)
+        chain.add_row(str(i), m.id, price(m.input_price), price(m.output_price))
+    console.print(keep_whole(chain, 1))
     console.print(f"estimated cost: {_usd(d.estimated_cost)}  baseline: {_usd(d.baseline_cost)}")
     console.print(f"savings vs baseline: {_usd(d.savings)}")
     for warning in d.warnings:

@@ -1,4 +1,4 @@
-"""``tierrouter db upgrade|status``: the schema version of a decision log or fleet store."""
+"""``tierrouter db upgrade``: bring a decision log or fleet store to the latest schema."""
 
 from __future__ import annotations
 

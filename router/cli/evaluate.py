@@ -92,9 +92,12 @@ def evaluate(
         raise typer.Exit(code=2) from None
     from rich.console import Console
 
+    from router.cli._progress import Stages
     from router.errors import ModelArtifactError
 
     console = Console(stderr=True)
+    stages = Stages("eval")
+    stages("loading evaluation rows")
     try:
         rows, seen_rows, missing, note = _load(data, seen)
     except (FileNotFoundError, ValueError) as exc:
@@ -119,11 +122,12 @@ def evaluate(
         + (f" and {len(seen_rows)} outcome rows seen in training" if seen_rows else "")
     )
     try:
-        report = run(rows, model, seed=seed, seen=seen_rows)
+        report = run(rows, model, seed=seed, seen=seen_rows, on_stage=stages)
     except ModelArtifactError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     report["missing"] = missing
+    stages(f"writing the report to {out_dir}")
     paths = write_report(report, out_dir)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))

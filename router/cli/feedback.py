@@ -22,7 +22,11 @@ def feedback(
     ] = None,
     verdict: Annotated[
         str | None,
-        typer.Option("--verdict", help="needed_stronger or cheaper_ok."),
+        typer.Option(
+            "--verdict",
+            help="needed_stronger (a stronger model was needed), cheaper_ok (a cheaper one "
+            "would have done) or good_enough (right as routed).",
+        ),
     ] = None,
     task: Annotated[str | None, typer.Option("--task", help="The correct task.")] = None,
     tier: Annotated[str | None, typer.Option("--tier", help="The tier it should have had.")] = None,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
+from router.cli._listing import AsJson, block, echo_json
 from router.cli._policy_common import (
     Config,
     Db,
@@ -34,24 +34,33 @@ def register(app: typer.Typer) -> None:
 
 
 @firewall_app.command("list")
-def firewall_list(
-    db: Db = None, config: Config = None, as_json: bool = typer.Option(False, "--json")
-) -> None:
-    """List firewall rules in evaluation order."""
-    from rich.table import Table
+def firewall_list(db: Db = None, config: Config = None, as_json: AsJson = False) -> None:
+    """List firewall rules in evaluation order.
 
+    One block per rule, its id first.
+    """
     rules = policy_router(db, config).firewall.list()
     if as_json:
-        typer.echo(json.dumps([r.to_dict() for r in rules], indent=2, ensure_ascii=False))
+        echo_json([r.to_dict() for r in rules])
         return
-    table = Table("#", "id", "name", "priority", "enabled", "scope", "type", "pattern", "action")
+    if not rules:
+        typer.echo("no firewall rules; `tierrouter firewall add --help` shows how to make one")
+        return
     for i, r in enumerate(rules, start=1):
-        action = f"mask -> {r.replacement}" if r.action == "mask" else r.action
-        table.add_row(
-            str(i), r.id, r.name, str(r.priority), "yes" if r.is_enabled else "no",
-            r.scope, r.type, r.pattern, action,
-        )  # fmt: skip
-    make_console().print(table)
+        action = f"mask with {r.replacement!r}" if r.action == "mask" else r.action
+        block(
+            f"{r.id}  #{i}, priority {r.priority}, {'enabled' if r.is_enabled else 'disabled'}",
+            [
+                ("name", r.name),
+                ("checks", _sides(r.scope)),
+                (r.type, r.pattern),
+                ("action", action),
+            ],
+        )
+
+
+def _sides(scope: str) -> str:
+    return "prompts and responses" if scope == "both" else f"{scope}s"
 
 
 @firewall_app.command("add")

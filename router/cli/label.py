@@ -37,13 +37,16 @@ def label(
     log: LogOption = None,
 ) -> None:
     """Ask JUDGE whether each logged answer was good enough; resumable, asks before spending."""
+    from router.cli._progress import Stages
     from router.errors import RouterError
     from training.judge import plan_judging, run_judging
 
     start = since_or_exit(since)
     store = open_existing(log)
+    stages = Stages("label")
     try:
         router = _make_router(config)
+        stages(f"reading {store.path} for answers to judge")
         plan = plan_judging(store, router, judge, since=start, limit=limit)
         if not plan.records:
             typer.echo(
@@ -55,7 +58,14 @@ def label(
         if not yes and not typer.confirm("Spend this on your keys?", default=False):
             typer.echo("nothing spent")
             raise typer.Exit(code=1)
-        result = run_judging(plan, store, router, concurrency=concurrency)
+        stages(f"asking {judge} about {len(plan.records)} answers")
+        result = run_judging(
+            plan,
+            store,
+            router,
+            concurrency=concurrency,
+            progress=lambda done, total: stages.count("judged", done, total),
+        )
     except RouterError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from router.cli._listing import AsJson, block, echo_json
+
 __all__ = ["register"]
 
 models_app = typer.Typer(help="Retrained decision models: list, promote, roll back.")
@@ -52,41 +54,57 @@ def _metric(m: dict[str, Any], *keys: str) -> str:
     return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
 
 
-@models_app.command("list")
-def list_(directory: DirOption = None, store: StoreOption = None) -> None:
-    """Every model in the registry with its metrics; * marks the promoted one."""
-    from rich.console import Console
-    from rich.table import Table
+def _entry_json(e: Any) -> dict[str, Any]:
+    return {"name": e.name, "path": str(e.path), "promoted": e.promoted, "metrics": e.metrics}
 
+
+def _verdict(m: dict[str, Any]) -> str:
+    """What retraining decided for this challenger, and why (not who promoted it)."""
+    decision = m.get("decision")
+    if not isinstance(decision, dict):
+        return "—"
+    outcome = "promoted" if decision.get("promoted") else "kept the champion"
+    return f"{outcome}: {decision.get('reason', 'no reason recorded')}"
+
+
+@models_app.command("list")
+def list_(directory: DirOption = None, store: StoreOption = None, as_json: AsJson = False) -> None:
+    """Every model in the registry with its metrics, oldest first; the served one is marked.
+
+    One block per model, its name (what `models promote` takes) first.
+    """
     from router.log.paths import model_dir
     from router.log.registry import list_models
 
     entries: list[Any] = _registry(store).list_models() if store else list_models(directory)
-    console = Console()
+    if as_json:
+        echo_json([_entry_json(e) for e in entries])
+        return
     if not entries:
         where = _registry(store).shown if store else directory or model_dir()
-        console.print(
+        typer.echo(
             f"no models in {where} yet; `tierrouter train --logs` adds one. "
             "Routers use the bundled model."
         )
         return
-    table = Table("", "model", "created", "log rows", "challenger", "champion", "promoted by")
     for e in entries:
         m = e.metrics
         created = m.get("created")
         when = dt.datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M") if created else "—"
-        table.add_row(
-            "*" if e.promoted else "",
-            e.name,
-            when,
-            str(m.get("log_rows", {}).get("train", "—")),
-            _metric(m, "held_out", "challenger", "score"),
-            _metric(m, "held_out", "champion", "score"),
-            str(m.get("decision", {}).get("reason", "—")),
-        )
-    console.print(table)
+        rows = m.get("log_rows", {})
+        block(
+            f"{e.name}" + ("  * served (promoted)" if e.promoted else ""),
+            [
+                ("created", when),
+                ("log rows", f"{rows.get('train', '—')} trained on, "
+                 f"{rows.get('held_out', '—')} held out"),
+                ("held-out score", f"challenger {_metric(m, 'held_out', 'challenger', 'score')}, "
+                 f"champion {_metric(m, 'held_out', 'champion', 'score')}"),
+                ("retraining", _verdict(m)),
+            ],
+        )  # fmt: skip
     if not any(e.promoted for e in entries):
-        console.print("none promoted: routers use the bundled model")
+        typer.echo("none promoted: routers use the bundled model")
 
 
 @models_app.command("promote")

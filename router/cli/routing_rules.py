@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from router.cli._listing import AsJson, block, echo_json
 from router.cli._policy_common import (
     Config,
     Csv,
@@ -14,7 +15,6 @@ from router.cli._policy_common import (
     Mode,
     delete_rule,
     fail,
-    make_console,
     one_or_many,
     parse_metadata,
     policy_router,
@@ -32,33 +32,34 @@ def register(app: typer.Typer) -> None:
     app.add_typer(rules_app, name="rules")
 
 
-def _rules_table(rules: list[Any]) -> Any:
-    from rich.table import Table
-
-    table = Table("#", "id", "name", "priority", "enabled", "match", "action")
+def _print_rules(rules: list[Any]) -> None:
+    if not rules:
+        typer.echo("no routing rules; `tierrouter rules add --help` shows how to make one")
+        return
     for i, rule in enumerate(rules, start=1):
-        table.add_row(
-            str(i),
-            rule.id,
-            rule.name,
-            str(rule.priority),
-            "yes" if rule.is_enabled else "no",
-            json.dumps(rule.match.to_dict(), ensure_ascii=False) or "(any)",
-            json.dumps(rule.action.to_dict(), ensure_ascii=False),
-        )
-    return table
+        block(
+            f"{rule.id}  #{i}, priority {rule.priority}, "
+            f"{'enabled' if rule.is_enabled else 'disabled'}",
+            [
+                ("name", rule.name),
+                ("match", json.dumps(rule.match.to_dict(), ensure_ascii=False)
+                 if rule.match.to_dict() else "(any request)"),
+                ("action", json.dumps(rule.action.to_dict(), ensure_ascii=False)),
+            ],
+        )  # fmt: skip
 
 
 @rules_app.command("list")
-def rules_list(
-    db: Db = None, config: Config = None, as_json: bool = typer.Option(False, "--json")
-) -> None:
-    """List routing rules in evaluation order (priority high first, then oldest)."""
+def rules_list(db: Db = None, config: Config = None, as_json: AsJson = False) -> None:
+    """List routing rules in evaluation order (priority high first, then oldest).
+
+    One block per rule, its id first.
+    """
     rules = policy_router(db, config).rules.list()
     if as_json:
-        typer.echo(json.dumps([r.to_dict() for r in rules], indent=2, ensure_ascii=False))
+        echo_json([r.to_dict() for r in rules])
         return
-    make_console().print(_rules_table(rules))
+    _print_rules(rules)
 
 
 def _rule_fields(

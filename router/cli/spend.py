@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from router.cli._listing import block
+
 __all__ = ["register"]
 
 
@@ -41,19 +43,25 @@ def spend(
     if as_json:
         typer.echo(json.dumps(rows, indent=1))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
     if not rows:
-        console.print("no spend counted yet (budgets count once proxy.budgets is configured)")
+        typer.echo("no spend counted yet (budgets count once proxy.budgets is configured)")
         return
-    table = Table("scope", "period", "spent USD", "requests", "cap USD", "used")
+    # One block per scope, the scope first and whole: it names the key, user or tag
+    # a budget is set for, and a table of six columns cannot hold it at 80.
+    by_scope: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        cap = f"{r['cap']:.2f}" if r["cap"] is not None else "—"
-        used = f"{r['share']:.0%}" if r["share"] is not None else "—"
-        table.add_row(r["scope"], r["period"], f"{r['usd']:.4f}", str(r["requests"]), cap, used)
-    console.print(table)
+        by_scope.setdefault(r["scope"], []).append(r)
+    for scope, entries in by_scope.items():
+        block(scope, [_period(r) for r in sorted(entries, key=lambda r: str(r["period"]))])
+
+
+def _period(r: dict[str, Any]) -> tuple[str, str]:
+    kind, _, when = str(r["period"]).partition(":")
+    label = {"d": "day", "m": "month"}.get(kind, kind)
+    cap = "no cap" if r["cap"] is None else f"cap ${r['cap']:.2f}"
+    used = f", {r['share']:.0%} used" if r["share"] is not None else ""
+    calls = f"{r['requests']} request" + ("" if r["requests"] == 1 else "s")
+    return f"{label} {when}", f"${r['usd']:.4f} in {calls}, {cap}{used}"
 
 
 def _rows(config: Path | None, state: str | None, log: Path | None) -> list[dict[str, Any]]:

@@ -8,9 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
+from router.cli._listing import console, keep_whole
 from router.cli._logfile import LogOption, open_existing, since_or_exit
 
 __all__ = ["register"]
+
+
+# Below this many records stats takes well under 2 s: no progress lines. Records are
+# counted in steps of STEP (about 0.5 s each on a busy 2-core machine).
+BIG_LOG = 20_000
+STEP = 10_000
 
 
 def register(app: typer.Typer) -> None:
@@ -23,20 +30,41 @@ def stats(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Write spend over time and tier mix as PNG.")
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Write a PNG: spend per time bin (hours for a day, days for a month), "
+            "cumulative routed, baseline and saved spend, and the tier mix.",
+        ),
     ] = None,
     log: LogOption = None,
 ) -> None:
     """Calls, spend, baseline spend, savings, mix by task/tier/model/language, feedback."""
+    from router.cli._progress import Stages
     from router.log.stats import plot_summary, summarize
 
     start = since_or_exit(since)
     store = open_existing(log)
+    stages = Stages("stats")
     try:
-        summary = summarize(store, since=start)
+        # The whole log's size is one cheap query; with --since the count is not known
+        # up front, so a line comes every 5 * STEP records instead of every tenth.
+        total = store.count() if start is None else None
+        if total is not None and total >= BIG_LOG:
+            stages(f"reading {store.path}")
+        summary = summarize(
+            store,
+            since=start,
+            progress=lambda n: stages.count("records read", n, total),
+            every=STEP if total is not None else 5 * STEP,
+        )
     finally:
         store.close()
+    if plot is not None and not summary["calls"]:
+        typer.echo("no calls in the log for this period: no plot written", err=True)
+        plot = None
     if plot is not None:
+        stages(f"drawing {plot}")
         plot_summary(summary, str(plot))
     if as_json:
         typer.echo(json.dumps(summary, indent=1, sort_keys=True))
@@ -51,11 +79,14 @@ def _money(x: float) -> str:
 
 
 def _print(s: dict[str, Any], path: Path) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    head = Table(title=f"tierrouter stats — {path}", show_header=False)
+    out = console()
+    out.print(f"tierrouter stats: {path}", highlight=False, overflow="fold")
+    if not s["calls"]:
+        out.print("no calls logged" + (" in this period" if s["since"] else " yet"))
+        return
+    head = Table(show_header=False)
     head.add_column("", style="bold")
     head.add_column("", justify="right")
     head.add_row("calls", f"{s['calls']:,}")
@@ -70,7 +101,7 @@ def _print(s: dict[str, Any], path: Path) -> None:
     rating = f", mean rating {fb['mean_rating']:.2f}" if fb["mean_rating"] is not None else ""
     verdicts = ", ".join(f"{k} {v}" for k, v in fb["by_verdict"].items())
     head.add_row("feedback", f"{fb['count']}{rating}" + (f" ({verdicts})" if verdicts else ""))
-    console.print(head)
+    out.print(head)
     calls = max(s["calls"], 1)
     for title, key in (("task", "by_task"), ("tier", "by_tier"), ("model", "by_model"),
                        ("language", "by_language")):  # fmt: skip
@@ -85,4 +116,5 @@ def _print(s: dict[str, Any], path: Path) -> None:
             if key == "by_model":
                 row.append(_money(s["spend_by_model"].get(name, 0.0)))
             table.add_row(*row)
-        console.print(table)
+        # Model names are what rules and --model take: sized to fit, never cut.
+        out.print(keep_whole(table, 0))

@@ -25,11 +25,19 @@ def train(
         list[Path] | None,
         typer.Option(
             "--data",
+            metavar="PATH",
             help="Labelled JSONL files or folders in data/ format (default: the project's data/).",
         ),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Artifact path (.json; .npz/.joblib beside it).")
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="Artifact path, .json; .npz/.joblib go beside it (default: see above).",
+            show_default=False,
+        ),
     ] = DEFAULT_OUT,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the validation split.")] = 0,
     public: Annotated[
@@ -45,6 +53,7 @@ def train(
         str | None,
         typer.Option(
             "--logs",
+            metavar="LOG",
             help="A decision log (a SQLite file, or a fleet's postgresql:// store, read as a "
             "stream): train a challenger on it and promote it only if it beats the current "
             "model on held-out log rows (in the store's registry for a postgresql:// log).",
@@ -58,6 +67,7 @@ def train(
         float,
         typer.Option(
             "--max-regression",
+            metavar="FRACTION",
             min=0.0,
             max=1.0,
             help="With --logs: refuse a challenger whose tier accuracy on a sample of the "
@@ -65,10 +75,12 @@ def train(
         ),
     ] = 0.02,
 ) -> None:
-    """Train the task and tier model, print validation metrics, write the artifact."""
+    """Train the task and tier model, print validation metrics, write the artifact.
+
+    The artifact goes to models/tierrouter-model.json unless --out names another path.
+    """
     try:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from training.train import TrainConfig, load_training_data, save
         from training.train import train as fit
@@ -79,8 +91,11 @@ def train(
         )
         raise typer.Exit(code=2) from None
 
+    from router.cli._progress import Stages
+
     console = Console(stderr=True)
     use_public = _public_sets(public, console, "the given --data" if data else "data/")
+    stages = Stages("train")
     if logs is not None:
         _train_with_logs(
             logs,
@@ -90,27 +105,22 @@ def train(
             max_regression=max_regression,
             seed=seed,
             console=console,
+            stages=stages,
         )
         return
+    stages("loading labelled rows" + (" and the public train sets" if use_public else ""))
     try:
         rows, manifest = load_training_data(data or (), public=use_public)
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     console.print(f"{len(rows)} training rows from {len(manifest['sources'])} sources")
-    with Progress(
-        TextColumn("{task.description:<40}"), BarColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
-        job = progress.add_task("training", total=1.0)
-
-        def report(what: str, fraction: float) -> None:
-            progress.update(job, completed=fraction, description=what[:40])
-
-        try:
-            result = fit(rows, manifest, TrainConfig(seed=seed), progress=report)
-        except ValueError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(code=2) from None
+    try:
+        result = fit(rows, manifest, TrainConfig(seed=seed), progress=stages)
+    except ValueError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    stages("writing the artifact")
     written = save(result, out)
     _print_metrics(console, result.meta, result.seconds)
     for kind, path in written.items():
@@ -220,14 +230,20 @@ def _train_with_logs(
     max_regression: float,
     seed: int,
     console: Any,
+    stages: Any,
 ) -> None:
     """Challenger on bundled data plus the user's labelled logs, against the current champion."""
+    from router.db.urls import is_postgres
     from training.retrain import print_result, train_with_logs
     from training.train import TrainConfig
 
-    try:
-        from router.db.urls import is_postgres
+    if not is_postgres(logs):
+        # Opening a SQLite path creates the file: a typo would leave an empty log behind
+        # and then report "0 labelled rows" instead of naming the missing file.
+        from router.cli._logfile import open_existing
 
+        open_existing(Path(logs), "--logs").close()
+    try:
         result = train_with_logs(
             logs if is_postgres(logs) else Path(logs),
             data=data,
@@ -235,6 +251,8 @@ def _train_with_logs(
             force=force,
             max_regression=max_regression,
             cfg=TrainConfig(seed=seed),
+            progress=stages,
+            on_stage=stages,
         )
     except (FileNotFoundError, ValueError) as exc:  # ConfigError is a ValueError
         typer.echo(f"Error: {exc}", err=True)

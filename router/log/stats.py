@@ -12,9 +12,11 @@ import datetime as dt
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from router.log.store import DecisionLog
+from router.log.timeline import Timeline
 
 __all__ = ["parse_since", "plot_summary", "summarize"]
 
@@ -40,7 +42,13 @@ def parse_since(value: str | None, now: float | None = None) -> float | None:
     return when.timestamp()
 
 
-def summarize(log: DecisionLog, since: float | None = None) -> dict[str, Any]:
+def summarize(
+    log: DecisionLog,
+    since: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    every: int = 10_000,
+) -> dict[str, Any]:
+    """The report; ``progress(n)`` is called after every ``every`` records read."""
     calls = errors = fallbacks = 0
     spend = baseline = 0.0
     first: float | None = None
@@ -51,8 +59,11 @@ def summarize(log: DecisionLog, since: float | None = None) -> dict[str, Any]:
         lambda: {"calls": 0, "spend": 0.0, "baseline": 0.0, "tiers": Counter()}
     )
     ids: set[str] = set()
+    timeline = Timeline()
     for r in log.records(since=since):
         calls += 1
+        if progress is not None and calls % every == 0:
+            progress(calls)
         ids.add(r.id)
         first = r.ts if first is None else first
         last = r.ts
@@ -75,6 +86,7 @@ def summarize(log: DecisionLog, since: float | None = None) -> dict[str, Any]:
         days[day]["spend"] += cost
         days[day]["baseline"] += base
         days[day]["tiers"][r.tier] += 1
+        timeline.add(r.ts, cost, base, r.tier)
     feedback = [f for f in log.feedback() if f.decision_id in ids]
     outcomes = Counter(o.kind for o in log.outcomes() if o.decision_id in ids)
     ratings = [f.rating for f in feedback if f.rating is not None]
@@ -106,46 +118,12 @@ def summarize(log: DecisionLog, since: float | None = None) -> dict[str, Any]:
             "mean_rating": sum(ratings) / len(ratings) if ratings else None,
         },
         "days": {day: {**v, "tiers": dict(v["tiers"])} for day, v in sorted(days.items())},
+        "timeline": timeline.bins(),
     }
 
 
 def plot_summary(summary: dict[str, Any], path: str) -> None:
-    """Spend vs baseline over time (cumulative) and the tier mix per day, as a PNG."""
-    import matplotlib
+    """The PNG of ``tierrouter stats --plot`` (drawn by :mod:`router.log.stats_plot`)."""
+    from router.log.stats_plot import plot_summary as draw
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from router.types import TIERS
-
-    days = list(summary["days"])
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    spend = baseline = 0.0
-    cum_spend, cum_base = [], []
-    for day in days:
-        spend += summary["days"][day]["spend"]
-        baseline += summary["days"][day]["baseline"]
-        cum_spend.append(spend)
-        cum_base.append(baseline)
-    x = range(len(days))
-    ax1.plot(x, cum_base, label="baseline model", linestyle="--", color="grey")
-    ax1.plot(x, cum_spend, label="routed", color="tab:blue")
-    ax1.fill_between(x, cum_spend, cum_base, alpha=0.15, color="tab:green", label="saved")
-    ax1.set_title("Cumulative spend (USD)")
-    ax1.set_xticks(list(x), days, rotation=45, ha="right", fontsize=7)
-    ax1.legend(fontsize=8)
-    bottom = [0.0] * len(days)
-    for tier in TIERS:
-        shares = []
-        for day in days:
-            d = summary["days"][day]
-            shares.append(d["tiers"].get(tier.value, 0) / max(d["calls"], 1))
-        ax2.bar(x, shares, bottom=bottom, label=tier.value)
-        bottom = [b + s for b, s in zip(bottom, shares, strict=True)]
-    ax2.set_title("Tier mix per day")
-    ax2.set_xticks(list(x), days, rotation=45, ha="right", fontsize=7)
-    ax2.set_ylim(0, 1)
-    ax2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    draw(summary, path)
