@@ -144,6 +144,44 @@ def test_promote_makes_every_instance_serve_the_champion(
             r.close()
 
 
+def test_a_fleet_instance_ignores_this_machines_registry_and_rolls_back_to_bundled(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every instance serves the store's champion: a model promoted in one machine's
+    file registry must not make that instance differ, before a promotion or after a
+    rollback past the first one."""
+    from router.decision.artifact import bundled_artifact_path, load_artifact
+    from router.log import registry
+    from router.log.pg_registry import PgRegistry
+
+    bundled = load_artifact(bundled_artifact_path()).version
+    local = tmp_path / "local-models"
+    local.mkdir()
+    registry.promote(challenger(local, "local-only").name, local)
+    monkeypatch.setenv("TIERROUTER_MODEL_DIR", str(local))
+    assert Router(log=False).classifier.model.version == "local-only"  # type: ignore[union-attr]
+
+    folder = challenger(tmp_path, "fleet-1")
+    store = PgRegistry(pg_url)
+    store.publish(folder)
+    router = Router(store=pg_url, log=False)
+    try:
+        assert router.classifier.model is not None
+        assert router.classifier.model.version == bundled
+        def serving() -> str | None:
+            return router.classifier.model.version if router.classifier.model else None
+
+        store.promote(folder.name)
+        wait_for(lambda: serving() == "fleet-1", 5.0, "the champion")
+        assert store.rollback() is None
+        wait_for(lambda: serving() == bundled, 5.0, "the bundled model after the rollback")
+        router.reload_model()  # POST /admin/reload-model: still not this machine's model
+        assert router.classifier.model is not None
+        assert router.classifier.model.version == bundled
+    finally:
+        router.close()
+
+
 def test_db_upgrade_on_sqlite_and_postgres(pg_url: str, tmp_path: Path) -> None:
     import psycopg
 
