@@ -1,10 +1,12 @@
 """Fleet mode on this machine: one instance in-process (the default) against instances on
-Redis + PostgreSQL, under the load client of ``bench_proxy.py`` and its instant upstream.
+Redis + PostgreSQL, under the load client of ``bench_proxy.py`` (``_proxy_load.py``) and
+its instant upstream (``_proxy_upstream.py``).
 
 What each number is:
 
 * **Added p50/p99, 1 client, interleaved A/B**: one connection, one request at a time,
-  alternating rounds between the default instance (in-process state, no store), a
+  alternating rounds between the default instance (in-process state, no store, no
+  decision log), the same with its SQLite decision log on (``log: true``), a
   fleet instance (``state: redis://``, ``store: postgresql://``: cooldowns mirrored
   from Redis, rules and the decision log in PostgreSQL, every request logged) and the
   upstream directly; added = proxy minus direct, from the pooled rounds. The target:
@@ -40,15 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
-from bench_proxy import (  # noqa: E402
-    Result,
-    _child_env,
-    _request,
-    _worker,
-    free_port,
-    load,
-    wait_port,
-)
+from _proxy_load import Result, _request, _worker, load  # noqa: E402
+from _proxy_servers import _child_env, free_port, start_upstream, wait_port  # noqa: E402
 from fleet_servers import PostgresServer, RedisServer, find_postgres_bin, find_redis  # noqa: E402
 
 PATH = "/v1/chat/completions"
@@ -160,30 +155,30 @@ def main() -> None:
     try:
         pg_url = pg.database()
         fleet = f"store: {pg_url}\nstate: {redis.url}\n"
-        upstream_port = free_port()
-        bench_proxy = str(ROOT / "benchmarks" / "bench_proxy.py")
-        procs.append(subprocess.Popen([sys.executable, bench_proxy, "--upstream",
-                                       str(upstream_port)]))  # fmt: skip
-        wait_port(upstream_port)
+        upstream, upstream_port = start_upstream()
+        procs.append(upstream)
         tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
         default_proc, default_port = start_instance(upstream_port, tmp, "default")
         procs.append(default_proc)
+        logged_proc, logged_port = start_instance(upstream_port, tmp, "logged", "log: true\n")
+        procs.append(logged_proc)
         fleet_ports = []
         for i in range(3):
             proc, port = start_instance(upstream_port, tmp, f"fleet-{i}", fleet)
             procs.append(proc)
             fleet_ports.append(port)
 
-        # 1 client, interleaved: direct, default, fleet, in every round.
-        arms: dict[str, list[float]] = {"direct": [], "default": [], "fleet": []}
-        ports = {"direct": upstream_port, "default": default_port, "fleet": fleet_ports[0]}
+        # 1 client, interleaved: direct, default, default with its log, fleet, in every round.
+        ports = {"direct": upstream_port, "default": default_port, "logged": logged_port,
+                 "fleet": fleet_ports[0]}  # fmt: skip
+        arms: dict[str, list[float]] = {arm: [] for arm in ports}
         for _ in range(args.rounds):
             for arm, port in ports.items():
                 r = asyncio.run(load(port, PATH, {}, 1, args.requests, 60))
                 arms[arm] += r.latencies
         direct50, direct99 = pct(arms["direct"], 0.5), pct(arms["direct"], 0.99)
         added = {arm: (pct(arms[arm], 0.5) - direct50, pct(arms[arm], 0.99) - direct99)
-                 for arm in ("default", "fleet")}  # fmt: skip
+                 for arm in ("default", "logged", "fleet")}  # fmt: skip
 
         # Throughput: the same connections on 1 and on 3 fleet instances.
         _, one = asyncio.run(load_spread(fleet_ports[:1], args.connections, args.seconds))
@@ -206,6 +201,7 @@ def main() -> None:
         pg.close()
 
     d50, d99 = added["default"]
+    l50, l99 = added["logged"]
     f50, f99 = added["fleet"]
     lines = [
         "# bench_fleet.py",
@@ -216,9 +212,11 @@ def main() -> None:
         "",
         "| 1 client | added p50 ms | added p99 ms |",
         "|---|---|---|",
-        f"| default (in-process, no store) | {d50:.3f} | {d99:.3f} |",
+        f"| default (in-process, no store, no log) | {d50:.3f} | {d99:.3f} |",
+        f"| default with its SQLite log (`log: true`) | {l50:.3f} | {l99:.3f} |",
         f"| fleet (Redis + PostgreSQL, every request logged) | {f50:.3f} | {f99:.3f} |",
         f"| fleet − default | **{f50 - d50:+.3f}** (target ≤ +0.3) | {f99 - d99:+.3f} |",
+        f"| fleet − default with its log | {f50 - l50:+.3f} | {f99 - l99:+.3f} |",
         "",
         "| throughput | requests/s | errors |",
         "|---|---|---|",

@@ -259,3 +259,24 @@ def test_a_spool_left_by_a_dead_process_is_replayed_once(pg_url: str, tmp_path: 
         wait_for(lambda: not (tmp_path / "99999999-dead.jsonl").exists(), 5, "the spool is adopted")
         assert log.flush()
         assert sorted(r.id for r in log.records()) == ["rt-1", "rt-2"]
+
+
+def test_a_waiter_for_durability_does_not_wait_for_the_batch_to_fill(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """The proxy answers once its row is stored: the writer's linger (which fills
+    batches when nobody waits) must end as soon as somebody does."""
+    import asyncio
+
+    from router.log.postgres import PostgresDecisionLog
+
+    async def stored(log: PostgresDecisionLog) -> list[bool]:
+        results = []
+        for i in range(3):
+            log.record(record(i + 1))
+            results.append(await log.awritten(timeout=10.0))
+        return results
+
+    with PostgresDecisionLog(pg_url, spool_dir=tmp_path, linger=3600.0) as log:
+        assert asyncio.run(stored(log)) == [True, True, True]
+        assert log.written == 3
