@@ -199,15 +199,52 @@ def test_budgets_hold_across_instances(fake: FakeProviders, redis_url: str,
     cost = one_call_cost(fake, data_dir)
     budgets = {"user": {"daily": cost * 2.5}, "action": "block"}
     with proxies(fake, 3, {"state": redis_url}, budgets=budgets) as servers:
+        # One call each: no instance alone is over the cap, the three together are.
         assert [chat(s, user="carol").status_code for s in servers] == [200, 200, 200]
         # The spend reaches Redis off the request path: wait until all three count it.
-        ledger = servers[0].ctx.admission.budgets.ledger
         for s in servers:
             s.ctx.admission.budgets.ledger.flush()
         called = len(fake.requests)
-        assert [chat(s, user="carol").status_code for s in servers] == [429, 429, 429]
-        assert len(fake.requests) == called
-        assert ledger is not None
+        blocked = [chat(s, user="carol") for s in servers]
+        assert [r.status_code for r in blocked] == [429, 429, 429]
+        assert all(r.json()["error"]["type"] == "insufficient_quota" for r in blocked)
+        # Streams and the Responses API are refused before any upstream call as well.
+        streamed = httpx.post(f"{servers[0].url}/v1/chat/completions", headers=AUTH, timeout=10,
+                              json={"model": "auto", "messages": HI, "stream": True,
+                                    "user": "carol"})  # fmt: skip
+        assert streamed.status_code == 429 and "budget exhausted" in streamed.text
+        responses = httpx.post(f"{servers[1].url}/v1/responses", headers=AUTH, timeout=10,
+                               json={"model": "auto", "input": "Say hi", "user": "carol"})
+        assert responses.status_code == 429 and "budget exhausted" in responses.text
+        assert len(fake.requests) == called  # nothing went upstream from any instance
+        # A blocked request spends nothing: the fleet's counter still holds three calls.
+        listing = httpx.get(f"{servers[1].url}/v1/spend", headers=ADMIN, timeout=10).json()
+        carol = [r for r in listing["data"] if r["scope"] == "user:carol"]
+        assert {r["period"][0] for r in carol} == {"d", "m"}
+        assert all(r["requests"] == 3 and r["usd"] == pytest.approx(cost * 3) for r in carol)
+        assert chat(servers[2], user="dave").status_code == 200  # another user is within
+
+
+def test_budget_downgrade_holds_across_instances(
+    fake: FakeProviders, redis_url: str, data_dir: Path
+) -> None:
+    cost = one_call_cost(fake, data_dir)
+    budgets = {"tag": {"monthly": cost * 0.5}, "action": "downgrade"}
+    tag = {"x-tierrouter-tag": "research"}
+    with proxies(fake, 3, {"state": redis_url}, budgets=budgets) as (a, b, c):
+        best = a.router.route(HI, model="auto:best").chain[0].id
+        cheapest = a.router.route(HI, model="auto:cheapest").chain[0].id
+        assert best != cheapest
+        first = chat(a, model="auto:best", headers=tag)
+        assert first.json()["tierrouter"]["model"] == best
+        a.ctx.admission.budgets.ledger.flush()
+        # b and c have spent nothing themselves: only the fleet's counter says "over".
+        for other in (b, c):
+            reply = chat(other, model="auto:best", headers=tag)
+            assert reply.status_code == 200
+            assert "tag:research" in reply.headers["x-tierrouter-budget"]
+            assert reply.json()["tierrouter"]["model"] == cheapest
+        assert chat(b, model="auto:best").json()["tierrouter"]["model"] == best  # untagged
 
 
 def test_rules_and_feedback_across_instances_through_the_admin_api(
