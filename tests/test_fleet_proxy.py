@@ -163,6 +163,11 @@ def test_spend_command_reads_the_ledger(fake: FakeProviders, data_dir: Path) -> 
     rows = json.loads(out.output)
     assert {r["period"][0] for r in rows} == {"d", "m"}
     assert all(r["scope"].startswith("key:") and r["requests"] == 1 for r in rows)
+    png = data_dir / "spend.png"
+    table = CliRunner().invoke(app, ["spend", "--plot", str(png)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert rows[0]["scope"] in table.output and f"wrote {png}" in table.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ---- the fleet: three proxies, one Redis, one PostgreSQL --------------------------------
