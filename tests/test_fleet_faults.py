@@ -109,3 +109,25 @@ def test_postgres_down_mid_load_spools_and_replays_every_record_once(
         ids = [r.id for r in log.records()]
         assert len(ids) == len(set(ids))  # none twice
         assert sorted(ids) == sorted(load.decisions)  # none lost
+
+
+def test_a_rule_change_while_postgres_is_down_is_a_503_and_routing_goes_on(
+    fake: FakeProviders, pg_server: PostgresServer, pg_url: str, data_dir: Path
+) -> None:
+    from router.errors import StoreUnavailableError
+
+    rule = {"name": "to the best", "action": {"set_model": "openai/gpt-5"}}
+    with proxies(fake, 1, {"store": pg_url}) as (server,):
+        made = httpx.post(f"{server.url}/v1/routing_rules", headers=ADMIN, json=rule, timeout=10)
+        assert made.status_code == 201, made.text
+        pg_server.stop()
+        refused = httpx.post(f"{server.url}/v1/routing_rules", headers=ADMIN, timeout=30,
+                             json={**rule, "name": "another"})  # fmt: skip
+        assert refused.status_code == 503, refused.text
+        assert "unreachable" in refused.json()["error"]["message"]
+        reply = chat(server)
+        assert reply.status_code == 200  # the rules loaded last keep applying
+        assert reply.json()["tierrouter"]["model"] == "openai/gpt-5"
+        with pytest.raises(StoreUnavailableError, match="the change was not made"):
+            server.router.rules.create(name="third", action={"set_model": "openai/gpt-5"})
+        pg_server.start()
