@@ -131,3 +131,25 @@ def test_a_rule_change_while_postgres_is_down_is_a_503_and_routing_goes_on(
         with pytest.raises(StoreUnavailableError, match="the change was not made"):
             server.router.rules.create(name="third", action={"set_model": "openai/gpt-5"})
         pg_server.start()
+
+
+def test_a_budget_exhausted_before_redis_went_away_stays_exhausted(
+    fake: FakeProviders, redis_server: RedisServer, redis_url: str, data_dir: Path
+) -> None:
+    from test_fleet_proxy import one_call_cost
+
+    cost = one_call_cost(fake, data_dir)
+    budgets = {"user": {"daily": cost * 1.5}, "action": "block"}
+    with proxies(fake, 2, {"state": redis_url}, budgets=budgets) as (a, b):
+        assert chat(a, user="erin").status_code == 200
+        assert chat(a, user="erin").status_code == 200
+        a.ctx.admission.budgets.ledger.flush()
+        assert chat(b, user="erin").status_code == 429
+        redis_server.stop()
+        called = len(fake.requests)
+        # Each instance goes on from the fleet's totals it read last, not from zero.
+        assert chat(b, user="erin").status_code == 429
+        assert chat(b, user="erin").status_code == 429
+        assert len(fake.requests) == called
+        assert chat(b, user="frank").status_code == 200  # others are still served
+        redis_server.start()
