@@ -280,3 +280,31 @@ def test_rules_and_feedback_across_instances_through_the_admin_api(
         log = b.router.decision_log
         assert log is not None
         assert [f.verdict for f in log.feedback(decision)] == ["cheaper_ok"]
+
+
+def test_a_conversation_keeps_its_model_on_every_instance(
+    fake: FakeProviders, redis_url: str
+) -> None:
+    """Session affinity through Redis: each turn of an agent's conversation may reach
+    another instance (a load balancer without sticky sessions); it stays on its model."""
+    from test_proxy_agents import TURNS, _turn, post
+
+    with proxies(fake, 3, {"state": redis_url}) as servers:
+        history: list[dict[str, Any]] = []
+        models, outcomes = [], []
+        for i, text in enumerate(TURNS[:4]):
+            server = servers[i % 3]
+            reply = post(server, _turn(history, text))
+            assert reply.status_code == 200, reply.text
+            models.append(reply.headers["x-tierrouter-model"])
+            outcomes.append(reply.headers["x-tierrouter-affinity"])
+            history.append({"role": "assistant", "content": reply.json()["content"]})
+            key = reply.headers["x-tierrouter-session"]
+            for other in servers:
+                wait_for(lambda o=other, k=key: o.ctx.sessions.prefer(k) is not None, 1.0,
+                         "the conversation reached every instance")  # fmt: skip
+        fresh = servers[1].router.route([{"role": "user", "content": TURNS[1]}], tools=[
+            {"type": "function", "function": {"name": "get_weather", "parameters": {}}}])
+    assert outcomes == ["new", "kept", "kept", "kept"]
+    assert len(set(models)) == 1, models
+    assert fresh.chain[0].id != models[0]  # routed afresh, the easy turn would have moved
