@@ -11,12 +11,15 @@ publishes it; every instance's subscriber applies what it hears. A subscriber
 that (re)connects first loads the conversations in Redis (up to the mirror's
 size), so an instance started later continues them too.
 
-While Redis is away each instance keeps its own conversations, exactly like
-the single-machine default.
+Only news is sent (a conversation's first turn, a new model or tier, and a
+keep-alive every quarter of the idle time), so the many turns that keep their
+model cost no Redis write and no message. While Redis is away each instance
+keeps its own conversations, exactly like the single-machine default.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import queue
@@ -42,6 +45,10 @@ class RedisSessionStore(SessionStore):
         self.instance = uuid.uuid4().hex[:12]
         self._channel = link.key("sessions")
         self._outbox: queue.Queue[tuple[str, str, int]] = queue.Queue(maxsize=10_000)
+        # What this instance last sent per conversation: (model, tier rank, when).
+        self._sent: collections.OrderedDict[str, tuple[str, int, float]] = (
+            collections.OrderedDict()
+        )
         # The mirror is written by the event loop (settle) and the subscriber thread;
         # reentrant because the base class's settle() calls prefer().
         self._lock = threading.RLock()
@@ -63,10 +70,24 @@ class RedisSessionStore(SessionStore):
         with self._lock:
             outcome = super().settle(key, model, tier_rank)
             entry = self._entries.get(key) if model is not None else None
-        if entry is not None and self.link.ok:
-            # A full outbox: this instance has it; the others route that turn afresh.
-            with contextlib.suppress(queue.Full):
-                self._outbox.put_nowait((key, entry.model, entry.tier_rank))
+            if entry is None or not self.link.ok:
+                return outcome
+            # Only news is sent: a conversation's first turn, a new model or tier, and
+            # now and then a turn that keeps it alive on the others (they expire it
+            # after the idle time). A kept turn costs no Redis write and no message.
+            now = time.monotonic()
+            sent = self._sent.get(key)
+            if sent is not None and sent[:2] == (entry.model, entry.tier_rank) and (
+                now - sent[2] < self.idle_seconds / 4
+            ):
+                return outcome
+            self._sent[key] = (entry.model, entry.tier_rank, now)
+            self._sent.move_to_end(key)
+            while len(self._sent) > self.limit:
+                self._sent.popitem(last=False)
+        # A full outbox: this instance has it; the others route that turn afresh.
+        with contextlib.suppress(queue.Full):
+            self._outbox.put_nowait((key, entry.model, entry.tier_rank))
         return outcome
 
     def _mirror(self, key: str, model: str, tier_rank: int, age: float = 0.0) -> None:
@@ -76,17 +97,21 @@ class RedisSessionStore(SessionStore):
     # ---- writer: mirror -> Redis --------------------------------------------------------
 
     def _write(self) -> None:
+        ttl = max(1, round(self.idle_seconds * 1000))
         while not self._closed.is_set():
             try:
-                key, model, rank = self._outbox.get(timeout=0.5)
+                batch = [self._outbox.get(timeout=0.5)]
             except queue.Empty:
                 continue
-            message = json.dumps({"k": key, "m": model, "r": rank, "from": self.instance})
+            with contextlib.suppress(queue.Empty):  # whatever else is waiting: one round trip
+                while len(batch) < 256:
+                    batch.append(self._outbox.get_nowait())
             try:
                 pipe = self.link.sync.pipeline(transaction=False)
-                pipe.set(self.link.key("session", key), json.dumps([model, rank]),
-                         px=max(1, round(self.idle_seconds * 1000)))  # fmt: skip
-                pipe.publish(self._channel, message)
+                for key, model, rank in batch:
+                    pipe.set(self.link.key("session", key), json.dumps([model, rank]), px=ttl)
+                    pipe.publish(self._channel, json.dumps(
+                        {"k": key, "m": model, "r": rank, "from": self.instance}))  # fmt: skip
                 pipe.execute()
             except Exception as exc:
                 self.link.mark_down(exc)
