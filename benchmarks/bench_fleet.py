@@ -30,7 +30,9 @@ Redis and PostgreSQL run as children of this script (tests/fleet_servers.py), sm
 and on loopback, sharing the machine's cores with everything else.
 
     python benchmarks/bench_fleet.py                 # prints a markdown report
-    python benchmarks/bench_fleet.py --rounds 6 --out benchmarks/bench_fleet_results.md
+    python benchmarks/bench_fleet.py --rounds 10 --pg-fsync --out fleet.md   # fsync on, to a file
+
+benchmarks/bench_fleet_results.md holds the last runs, with what they mean.
 """
 
 from __future__ import annotations
