@@ -95,4 +95,8 @@ def _rows(config: Path | None, state: str | None, log: Path | None) -> list[dict
 
         ledger = SQLiteSpendLedger(log_path or default_log_path())
     caps = BudgetConfig.parse(budgets_raw) if budgets_raw else BudgetConfig()
-    return Budgets(caps, ledger).table()
+    budgets = Budgets(caps, ledger)
+    try:
+        return budgets.table()
+    finally:
+        budgets.close()

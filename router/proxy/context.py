@@ -53,6 +53,14 @@ class ProxyContext:
             self.sessions = RedisSessionStore(link_for(state))
         self._log = logging.getLogger(ACCESS_LOGGER)
 
+    def close(self) -> None:
+        """Shutdown: spend counted but not yet stored is written; shared tables stop."""
+        if self.admission is not None:
+            self.admission.close()
+        close = getattr(self.sessions, "close", None)
+        if close is not None:
+            close()
+
     def require_admin(self, headers: Any, what: str) -> None:
         """Raise the 401 every admin endpoint answers without the admin key."""
         if self.auth.allows_admin(headers, loopback=is_loopback(self.settings.host)):

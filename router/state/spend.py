@@ -60,8 +60,16 @@ class SQLiteSpendLedger:
         self._lock = threading.Lock()
         self._wake = queue.Queue[None]()
         self._refresh = refresh
+        self._closed = threading.Event()
         self._load()
-        threading.Thread(target=self._run, name="tierrouter-spend", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="tierrouter-spend", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is pending and stop the writer (the proxy's shutdown)."""
+        self._closed.set()
+        self._wake.put(None)
+        self._thread.join(timeout)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
@@ -99,9 +107,13 @@ class SQLiteSpendLedger:
                 self._wake.get(timeout=self._refresh)
             try:
                 self._flush()
+                if self._closed.is_set():
+                    return
                 self._load()
             except Exception as exc:
                 _log.warning("spend ledger %s: not written (%s); will retry", self.path, exc)
+                if self._closed.is_set():
+                    return
 
     def _flush(self) -> None:
         with self._lock:
@@ -157,8 +169,18 @@ class RedisSpendLedger:
         # The fleet's totals as last read per (scope, period): what an outage starts from.
         self._last_read: dict[tuple[str, str], float] = {}
         self._wake = queue.Queue[None]()
+        self._closed = threading.Event()
         link.on_up(self._flush)
-        threading.Thread(target=self._run, name="tierrouter-spend-redis", daemon=True).start()
+        self._thread = threading.Thread(
+            target=self._run, name="tierrouter-spend-redis", daemon=True
+        )
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is pending (if Redis answers) and stop the writer."""
+        self._closed.set()
+        self._wake.put(None)
+        self._thread.join(timeout)
 
     def _key(self, scope: str, period: str, what: str = "usd") -> str:
         return self.link.key("spend", what, period, scope)
@@ -199,6 +221,8 @@ class RedisSpendLedger:
                     self._flush()
                 except Exception as exc:
                     self.link.mark_down(exc)
+            if self._closed.is_set():
+                return
 
     def _flush(self) -> None:
         with self._lock:
