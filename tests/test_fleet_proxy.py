@@ -308,3 +308,19 @@ def test_a_conversation_keeps_its_model_on_every_instance(
     assert outcomes == ["new", "kept", "kept", "kept"]
     assert len(set(models)) == 1, models
     assert fresh.chain[0].id != models[0]  # routed afresh, the easy turn would have moved
+
+
+def test_a_streamed_answer_is_charged_to_its_budget(fake: FakeProviders, data_dir: Path) -> None:
+    """Streams are charged too (their cost is known when the stream ends): streaming
+    must not be a way around a cap."""
+    with proxies(fake, 1, {}, budgets={"user": {"daily": 100}}) as (server,):
+        with httpx.stream("POST", f"{server.url}/v1/chat/completions", headers=AUTH, timeout=10,
+                          json={"model": "auto", "messages": HI, "stream": True,
+                                "user": "gina"}) as reply:  # fmt: skip
+            assert reply.status_code == 200
+            assert "[DONE]" in reply.read().decode()
+        ledger = server.ctx.admission.budgets.ledger
+        wait_for(lambda: any(r["scope"] == "user:gina" for r in ledger.rows()), 5,
+                 "the stream's spend is counted")  # fmt: skip
+        gina = [r for r in ledger.rows() if r["scope"] == "user:gina"]
+    assert all(r["requests"] == 1 and r["usd"] > 0 for r in gina)
