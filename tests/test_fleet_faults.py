@@ -69,6 +69,10 @@ def test_redis_down_mid_load_fails_no_request_and_recovers(
     with fleet as servers, Load(servers) as load:
         load.wait_more(10)
         assert health(servers[0])["fleet"]["state"]["ok"] is True
+        # Only the admin key sees where the shared state lives.
+        assert "url" not in health(servers[0])["fleet"]["state"]
+        detailed = httpx.get(f"{servers[0].url}/health", headers=ADMIN, timeout=10).json()
+        assert detailed["fleet"]["state"]["url"].startswith("redis://127.0.0.1:")
         redis_server.stop()
         load.wait_more(30)
         for s in servers:
