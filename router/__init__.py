@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         PolicyNotFound,
         RouterError,
         RouterInputError,
+        StoreUnavailableError,
         UnknownOptionError,
     )
     from router.log.config import LogConfig
@@ -100,6 +101,7 @@ _EXPORTS: dict[str, str] = {
     "RoutingRules": "router.policy.api",
     "Rule": "router.routing.planning",
     "Secret": "router.secrets",
+    "StoreUnavailableError": "router.errors",
     "Strategy": "router.routing.strategies",
     "SyncChatStream": "router.calls._sync_bridge",
     "Task": "router.types",
@@ -151,6 +153,7 @@ __all__ = [
     "RoutingRules",
     "Rule",
     "Secret",
+    "StoreUnavailableError",
     "Strategy",
     "SyncChatStream",
     "Task",

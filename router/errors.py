@@ -8,6 +8,7 @@
     ├── ModelArtifactError (ValueError) a trained-model artifact cannot be used
     ├── DecisionLogError                the decision log cannot be used
     ├── PolicyNotFound (LookupError)    no routing or firewall rule has that id
+    ├── StoreUnavailableError           the fleet's PostgreSQL store cannot be reached now
     └── APIError                        a provider call failed (status, type, provider, ...)
         ├── NoCandidateError            no model in the catalog can serve the request
         └── FirewallBlocked             a firewall rule stopped a prompt or withheld a reply
@@ -40,6 +41,7 @@ __all__ = [
     "PolicyNotFound",
     "RouterError",
     "RouterInputError",
+    "StoreUnavailableError",
     "UnknownOptionError",
     "transport_failure",
 ]
@@ -92,6 +94,13 @@ class PolicyNotFound(RouterError, LookupError):
         super().__init__(f"no {kind} with id {rule_id!r}")
         self.kind = kind
         self.rule_id = rule_id
+
+
+class StoreUnavailableError(RouterError):
+    """The fleet's PostgreSQL store cannot be reached now: a rule change or read was not made.
+
+    Routing goes on with the rules loaded last; retry the change once the store is back.
+    """
 
 
 class APIError(RouterError):

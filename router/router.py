@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,6 +136,7 @@ class Router:
 
     def _setup(self, settings: RouterSettings) -> None:
         self._champion: Any = None
+        self._settings_lock = threading.Lock()
         settings = _with_fleet(settings)
         self._settings = settings
         self._classifier = _classifier(settings, settings.model)
@@ -169,12 +171,16 @@ class Router:
         ``model`` as in the constructor; by default the one given at construction
         (``None``: the promoted model of the registry, else the bundled one);
         ``bundled=True`` forgets a model given earlier and goes back to that default.
+        In fleet mode (``store``) the default is the store's champion, else the
+        bundled model: this machine's file registry is not consulted.
         Calls in flight finish with the old model. Returns the new model version.
         """
-        if model is not None or bundled:
-            self._settings = self._settings.replace(model=model)
-        self._classifier = _classifier(self._settings, self._settings.model)
-        return self._classifier.model.version if self._classifier.model else None
+        # The champion watcher's thread calls this too: one swap of settings at a time.
+        with self._settings_lock:
+            if model is not None or bundled:
+                self._settings = self._settings.replace(model=model)
+            self._classifier = _classifier(self._settings, self._settings.model)
+            return self._classifier.model.version if self._classifier.model else None
 
     @property
     def classifier(self) -> Classifier:
@@ -357,7 +363,8 @@ class Router:
         Routers the proxy builds itself get ``client_factory`` in their settings;
         the call engine still prefers the caller's ``http_client`` or ``transport``.
         """
-        self._settings = self._settings.replace(client_factory=factory)
+        with self._settings_lock:
+            self._settings = self._settings.replace(client_factory=factory)
         if self._engine_cache is not None:
             self._engine_cache.client_factory = factory
 
@@ -430,8 +437,10 @@ def _with_fleet(settings: RouterSettings) -> RouterSettings:
 
 
 def _classifier(settings: RouterSettings, model: ModelChoice) -> Classifier:
+    # In a fleet the store's champion (ChampionWatcher) is the only registry: a model
+    # promoted in this machine's file registry would make this instance differ.
     return Classifier(
-        model=_promoted_or(model),
+        model=model if settings.store is not None else _promoted_or(model),
         confidence_threshold=settings.confidence_threshold,
         keywords_dir=settings.keywords_dir,
         scoring_path=settings.scoring_path,

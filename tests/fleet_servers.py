@@ -93,8 +93,9 @@ class RedisServer:
 class PostgresServer:
     """One cluster in a temp dir; ``database()`` makes a fresh database per test."""
 
-    def __init__(self, bindir: str) -> None:
+    def __init__(self, bindir: str, *, fsync: bool = False) -> None:
         self.bindir = bindir
+        self.fsync = fsync  # the benchmark can measure with the production default too
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="tierrouter-pg-")
         self.data = os.path.join(self.dir, "data")
@@ -120,11 +121,12 @@ class PostgresServer:
         return self
 
     def start(self) -> PostgresServer:
+        # fsync off: a killed server still has every commit in the OS cache. Commits
+        # stay synchronous, or a kill would lose the last ones the tests count.
+        disk = "on" if self.fsync else "off"
         options = (
-            # fsync off: a killed server still has every commit in the OS cache. Commits
-            # stay synchronous, or a kill would lose the last ones the tests count.
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c full_page_writes=off -c shared_buffers=16MB "
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync={disk} "
+            f"-c full_page_writes={disk} -c shared_buffers=16MB "
             "-c max_connections=60 -c max_wal_size=64MB"
         )
         self._run("pg_ctl", "-D", self.data, "-o", options, "-l",

@@ -69,6 +69,10 @@ def test_redis_down_mid_load_fails_no_request_and_recovers(
     with fleet as servers, Load(servers) as load:
         load.wait_more(10)
         assert health(servers[0])["fleet"]["state"]["ok"] is True
+        # Only the admin key sees where the shared state lives.
+        assert "url" not in health(servers[0])["fleet"]["state"]
+        detailed = httpx.get(f"{servers[0].url}/health", headers=ADMIN, timeout=10).json()
+        assert detailed["fleet"]["state"]["url"].startswith("redis://127.0.0.1:")
         redis_server.stop()
         load.wait_more(30)
         for s in servers:
@@ -109,3 +113,47 @@ def test_postgres_down_mid_load_spools_and_replays_every_record_once(
         ids = [r.id for r in log.records()]
         assert len(ids) == len(set(ids))  # none twice
         assert sorted(ids) == sorted(load.decisions)  # none lost
+
+
+def test_a_rule_change_while_postgres_is_down_is_a_503_and_routing_goes_on(
+    fake: FakeProviders, pg_server: PostgresServer, pg_url: str, data_dir: Path
+) -> None:
+    from router.errors import StoreUnavailableError
+
+    rule = {"name": "to the best", "action": {"set_model": "openai/gpt-5"}}
+    with proxies(fake, 1, {"store": pg_url}) as (server,):
+        made = httpx.post(f"{server.url}/v1/routing_rules", headers=ADMIN, json=rule, timeout=10)
+        assert made.status_code == 201, made.text
+        pg_server.stop()
+        refused = httpx.post(f"{server.url}/v1/routing_rules", headers=ADMIN, timeout=30,
+                             json={**rule, "name": "another"})  # fmt: skip
+        assert refused.status_code == 503, refused.text
+        assert "unreachable" in refused.json()["error"]["message"]
+        reply = chat(server)
+        assert reply.status_code == 200  # the rules loaded last keep applying
+        assert reply.json()["tierrouter"]["model"] == "openai/gpt-5"
+        with pytest.raises(StoreUnavailableError, match="the change was not made"):
+            server.router.rules.create(name="third", action={"set_model": "openai/gpt-5"})
+        pg_server.start()
+
+
+def test_a_budget_exhausted_before_redis_went_away_stays_exhausted(
+    fake: FakeProviders, redis_server: RedisServer, redis_url: str, data_dir: Path
+) -> None:
+    from test_fleet_proxy import one_call_cost
+
+    cost = one_call_cost(fake, data_dir)
+    budgets = {"user": {"daily": cost * 1.5}, "action": "block"}
+    with proxies(fake, 2, {"state": redis_url}, budgets=budgets) as (a, b):
+        assert chat(a, user="erin").status_code == 200
+        assert chat(a, user="erin").status_code == 200
+        a.ctx.admission.budgets.ledger.flush()
+        assert chat(b, user="erin").status_code == 429
+        redis_server.stop()
+        called = len(fake.requests)
+        # Each instance goes on from the fleet's totals it read last, not from zero.
+        assert chat(b, user="erin").status_code == 429
+        assert chat(b, user="erin").status_code == 429
+        assert len(fake.requests) == called
+        assert chat(b, user="frank").status_code == 200  # others are still served
+        redis_server.start()

@@ -163,6 +163,11 @@ def test_spend_command_reads_the_ledger(fake: FakeProviders, data_dir: Path) -> 
     rows = json.loads(out.output)
     assert {r["period"][0] for r in rows} == {"d", "m"}
     assert all(r["scope"].startswith("key:") and r["requests"] == 1 for r in rows)
+    png = data_dir / "spend.png"
+    table = CliRunner().invoke(app, ["spend", "--plot", str(png)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert rows[0]["scope"] in table.output and f"wrote {png}" in table.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ---- the fleet: three proxies, one Redis, one PostgreSQL --------------------------------
@@ -199,15 +204,52 @@ def test_budgets_hold_across_instances(fake: FakeProviders, redis_url: str,
     cost = one_call_cost(fake, data_dir)
     budgets = {"user": {"daily": cost * 2.5}, "action": "block"}
     with proxies(fake, 3, {"state": redis_url}, budgets=budgets) as servers:
+        # One call each: no instance alone is over the cap, the three together are.
         assert [chat(s, user="carol").status_code for s in servers] == [200, 200, 200]
         # The spend reaches Redis off the request path: wait until all three count it.
-        ledger = servers[0].ctx.admission.budgets.ledger
         for s in servers:
             s.ctx.admission.budgets.ledger.flush()
         called = len(fake.requests)
-        assert [chat(s, user="carol").status_code for s in servers] == [429, 429, 429]
-        assert len(fake.requests) == called
-        assert ledger is not None
+        blocked = [chat(s, user="carol") for s in servers]
+        assert [r.status_code for r in blocked] == [429, 429, 429]
+        assert all(r.json()["error"]["type"] == "insufficient_quota" for r in blocked)
+        # Streams and the Responses API are refused before any upstream call as well.
+        streamed = httpx.post(f"{servers[0].url}/v1/chat/completions", headers=AUTH, timeout=10,
+                              json={"model": "auto", "messages": HI, "stream": True,
+                                    "user": "carol"})  # fmt: skip
+        assert streamed.status_code == 429 and "budget exhausted" in streamed.text
+        responses = httpx.post(f"{servers[1].url}/v1/responses", headers=AUTH, timeout=10,
+                               json={"model": "auto", "input": "Say hi", "user": "carol"})
+        assert responses.status_code == 429 and "budget exhausted" in responses.text
+        assert len(fake.requests) == called  # nothing went upstream from any instance
+        # A blocked request spends nothing: the fleet's counter still holds three calls.
+        listing = httpx.get(f"{servers[1].url}/v1/spend", headers=ADMIN, timeout=10).json()
+        carol = [r for r in listing["data"] if r["scope"] == "user:carol"]
+        assert {r["period"][0] for r in carol} == {"d", "m"}
+        assert all(r["requests"] == 3 and r["usd"] == pytest.approx(cost * 3) for r in carol)
+        assert chat(servers[2], user="dave").status_code == 200  # another user is within
+
+
+def test_budget_downgrade_holds_across_instances(
+    fake: FakeProviders, redis_url: str, data_dir: Path
+) -> None:
+    cost = one_call_cost(fake, data_dir)
+    budgets = {"tag": {"monthly": cost * 0.5}, "action": "downgrade"}
+    tag = {"x-tierrouter-tag": "research"}
+    with proxies(fake, 3, {"state": redis_url}, budgets=budgets) as (a, b, c):
+        best = a.router.route(HI, model="auto:best").chain[0].id
+        cheapest = a.router.route(HI, model="auto:cheapest").chain[0].id
+        assert best != cheapest
+        first = chat(a, model="auto:best", headers=tag)
+        assert first.json()["tierrouter"]["model"] == best
+        a.ctx.admission.budgets.ledger.flush()
+        # b and c have spent nothing themselves: only the fleet's counter says "over".
+        for other in (b, c):
+            reply = chat(other, model="auto:best", headers=tag)
+            assert reply.status_code == 200
+            assert "tag:research" in reply.headers["x-tierrouter-budget"]
+            assert reply.json()["tierrouter"]["model"] == cheapest
+        assert chat(b, model="auto:best").json()["tierrouter"]["model"] == best  # untagged
 
 
 def test_rules_and_feedback_across_instances_through_the_admin_api(
@@ -238,3 +280,47 @@ def test_rules_and_feedback_across_instances_through_the_admin_api(
         log = b.router.decision_log
         assert log is not None
         assert [f.verdict for f in log.feedback(decision)] == ["cheaper_ok"]
+
+
+def test_a_conversation_keeps_its_model_on_every_instance(
+    fake: FakeProviders, redis_url: str
+) -> None:
+    """Session affinity through Redis: each turn of an agent's conversation may reach
+    another instance (a load balancer without sticky sessions); it stays on its model."""
+    from test_proxy_agents import TURNS, _turn, post
+
+    with proxies(fake, 3, {"state": redis_url}) as servers:
+        history: list[dict[str, Any]] = []
+        models, outcomes = [], []
+        for i, text in enumerate(TURNS[:4]):
+            server = servers[i % 3]
+            reply = post(server, _turn(history, text))
+            assert reply.status_code == 200, reply.text
+            models.append(reply.headers["x-tierrouter-model"])
+            outcomes.append(reply.headers["x-tierrouter-affinity"])
+            history.append({"role": "assistant", "content": reply.json()["content"]})
+            key = reply.headers["x-tierrouter-session"]
+            for other in servers:
+                wait_for(lambda o=other, k=key: o.ctx.sessions.prefer(k) is not None, 1.0,
+                         "the conversation reached every instance")  # fmt: skip
+        fresh = servers[1].router.route([{"role": "user", "content": TURNS[1]}], tools=[
+            {"type": "function", "function": {"name": "get_weather", "parameters": {}}}])
+    assert outcomes == ["new", "kept", "kept", "kept"]
+    assert len(set(models)) == 1, models
+    assert fresh.chain[0].id != models[0]  # routed afresh, the easy turn would have moved
+
+
+def test_a_streamed_answer_is_charged_to_its_budget(fake: FakeProviders, data_dir: Path) -> None:
+    """Streams are charged too (their cost is known when the stream ends): streaming
+    must not be a way around a cap."""
+    with proxies(fake, 1, {}, budgets={"user": {"daily": 100}}) as (server,):
+        with httpx.stream("POST", f"{server.url}/v1/chat/completions", headers=AUTH, timeout=10,
+                          json={"model": "auto", "messages": HI, "stream": True,
+                                "user": "gina"}) as reply:  # fmt: skip
+            assert reply.status_code == 200
+            assert "[DONE]" in reply.read().decode()
+        ledger = server.ctx.admission.budgets.ledger
+        wait_for(lambda: any(r["scope"] == "user:gina" for r in ledger.rows()), 5,
+                 "the stream's spend is counted")  # fmt: skip
+        gina = [r for r in ledger.rows() if r["scope"] == "user:gina"]
+    assert all(r["requests"] == 1 and r["usd"] > 0 for r in gina)

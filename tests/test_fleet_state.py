@@ -109,3 +109,29 @@ def test_redis_down_falls_back_to_local_state_and_recovers(redis_server: RedisSe
     fresh = RedisSpendLedger(RedisLink(redis_url))
     assert asyncio.run(fresh.totals([("key:k1", day)])) == [1.0]
     assert a_link.outages == 1
+
+
+def test_conversations_reach_an_instance_started_later_and_survive_redis_going_away(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    from router.state.sessions import RedisSessionStore
+
+    a_link, b_link, c_link = instances(redis_url, 3)
+    a = RedisSessionStore(a_link, idle_seconds=600)
+    wait_for(a.subscribed.is_set, 5, "subscribed")
+    assert a.settle("conv-1", "oa/fast-1", 2) == "new"
+    assert a.settle("conv-1", "oa/big-1", 3) == "escalated"
+    b = RedisSessionStore(b_link, idle_seconds=600)  # started after both turns
+    wait_for(b.subscribed.is_set, 5, "subscribed")
+    assert b.prefer("conv-1") == ("oa/big-1", 3)
+    assert b.settle("conv-1", "oa/big-1", 1) == "kept"  # the tier it was chosen for stays
+    c = RedisSessionStore(c_link, idle_seconds=600)
+    wait_for(c.subscribed.is_set, 5, "subscribed")
+    redis_server.stop()
+    # Redis away: each instance keeps what it knows and goes on with its own turns.
+    assert c.prefer("conv-1") == ("oa/big-1", 3)
+    assert c.settle("conv-2", "oa/fast-1", 1) == "new"
+    assert c.prefer("conv-2") == ("oa/fast-1", 1)
+    redis_server.start()
+    for store in (a, b, c):
+        store.close()

@@ -144,6 +144,44 @@ def test_promote_makes_every_instance_serve_the_champion(
             r.close()
 
 
+def test_a_fleet_instance_ignores_this_machines_registry_and_rolls_back_to_bundled(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every instance serves the store's champion: a model promoted in one machine's
+    file registry must not make that instance differ, before a promotion or after a
+    rollback past the first one."""
+    from router.decision.artifact import bundled_artifact_path, load_artifact
+    from router.log import registry
+    from router.log.pg_registry import PgRegistry
+
+    bundled = load_artifact(bundled_artifact_path()).version
+    local = tmp_path / "local-models"
+    local.mkdir()
+    registry.promote(challenger(local, "local-only").name, local)
+    monkeypatch.setenv("TIERROUTER_MODEL_DIR", str(local))
+    assert Router(log=False).classifier.model.version == "local-only"  # type: ignore[union-attr]
+
+    folder = challenger(tmp_path, "fleet-1")
+    store = PgRegistry(pg_url)
+    store.publish(folder)
+    router = Router(store=pg_url, log=False)
+    try:
+        assert router.classifier.model is not None
+        assert router.classifier.model.version == bundled
+        def serving() -> str | None:
+            return router.classifier.model.version if router.classifier.model else None
+
+        store.promote(folder.name)
+        wait_for(lambda: serving() == "fleet-1", 5.0, "the champion")
+        assert store.rollback() is None
+        wait_for(lambda: serving() == bundled, 5.0, "the bundled model after the rollback")
+        router.reload_model()  # POST /admin/reload-model: still not this machine's model
+        assert router.classifier.model is not None
+        assert router.classifier.model.version == bundled
+    finally:
+        router.close()
+
+
 def test_db_upgrade_on_sqlite_and_postgres(pg_url: str, tmp_path: Path) -> None:
     import psycopg
 
@@ -221,3 +259,24 @@ def test_a_spool_left_by_a_dead_process_is_replayed_once(pg_url: str, tmp_path: 
         wait_for(lambda: not (tmp_path / "99999999-dead.jsonl").exists(), 5, "the spool is adopted")
         assert log.flush()
         assert sorted(r.id for r in log.records()) == ["rt-1", "rt-2"]
+
+
+def test_a_waiter_for_durability_does_not_wait_for_the_batch_to_fill(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """The proxy answers once its row is stored: the writer's linger (which fills
+    batches when nobody waits) must end as soon as somebody does."""
+    import asyncio
+
+    from router.log.postgres import PostgresDecisionLog
+
+    async def stored(log: PostgresDecisionLog) -> list[bool]:
+        results = []
+        for i in range(3):
+            log.record(record(i + 1))
+            results.append(await log.awritten(timeout=10.0))
+        return results
+
+    with PostgresDecisionLog(pg_url, spool_dir=tmp_path, linger=3600.0) as log:
+        assert asyncio.run(stored(log)) == [True, True, True]
+        assert log.written == 3

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -120,7 +121,11 @@ _CONFIG_KEYS = st.sampled_from(
 
 @FUZZ
 @given(data=st.dictionaries(_CONFIG_KEYS, _JSONISH, max_size=5))
-def test_config_mappings_raise_only_config_error(data: dict[str, Any]) -> None:
+def test_config_mappings_raise_only_config_error(
+    data: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A drawn `log: <text>` opens a SQLite file there: in a temp dir, not the clone.
+    monkeypatch.chdir(tmp_path)
     try:
         config = config_from_mapping(data)
     except ConfigError:

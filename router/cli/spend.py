@@ -31,15 +31,25 @@ def spend(
         typer.Option("--log", help="The SQLite decision log holding this machine's counters."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list on stdout.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write today's and this month's spend per scope as PNG."),
+    ] = None,
 ) -> None:
     """Spend per budget scope (key:<id>, user:<name>, tag:<name>), day and month, with caps."""
     from router.errors import RouterError
 
     try:
         rows = _rows(config, state, log)
+        if plot is not None:
+            from router.state.spend_plot import plot_spend
+
+            plot_spend(rows, str(plot))
     except RouterError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    if plot is not None and not as_json:
+        typer.echo(f"wrote {plot}")
     if as_json:
         typer.echo(json.dumps(rows, indent=1))
         return
@@ -93,4 +103,8 @@ def _rows(config: Path | None, state: str | None, log: Path | None) -> list[dict
 
         ledger = SQLiteSpendLedger(log_path or default_log_path())
     caps = BudgetConfig.parse(budgets_raw) if budgets_raw else BudgetConfig()
-    return Budgets(caps, ledger).table()
+    budgets = Budgets(caps, ledger)
+    try:
+        return budgets.table()
+    finally:
+        budgets.close()

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 __all__ = ["WriteBarrier"]
 
 
 class WriteBarrier:
-    def __init__(self) -> None:
+    """``on_wait`` is called (on the waiter's thread) when someone starts waiting: a
+    writer that holds a batch open for more rows can send it at once instead."""
+
+    def __init__(self, on_wait: Callable[[], None] | None = None) -> None:
+        self._on_wait = on_wait
         self._lock = threading.Lock()
         self._enqueued = 0
         self._settled = 0
@@ -50,6 +55,8 @@ class WriteBarrier:
             loop = asyncio.get_running_loop()
             future: asyncio.Future[bool] = loop.create_future()
             self._waiters.append((target, failures, loop, future))
+        if self._on_wait is not None:
+            self._on_wait()
         try:
             return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:

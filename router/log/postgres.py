@@ -46,6 +46,8 @@ __all__ = ["PostgresDecisionLog"]
 
 _log = logging.getLogger("tierrouter.log")
 _STOP = object()
+# Put by a waiter for durability (the proxy, before it answers): send the batch now.
+_NUDGE = object()
 _OPEN: weakref.WeakSet[PostgresDecisionLog] = weakref.WeakSet()
 _INSERT_DECISION = (
     f"INSERT INTO decisions ({', '.join((*COLUMNS, 'n_attempts'))}) "
@@ -112,7 +114,7 @@ class PostgresDecisionLog:
         self._last_warning: dict[str, float] = {}
         self.dropped = 0
         self.written = 0
-        self._barrier = WriteBarrier()  # what awritten waits on
+        self._barrier = WriteBarrier(self._nudge)  # what awritten waits on
         # True while rows wait in the spool: /health and /metrics say so.
         self.spooling = False
         self.spooled = 0
@@ -148,6 +150,17 @@ class PostgresDecisionLog:
             return
         self._barrier.queued()
 
+    def _nudge(self) -> None:
+        """A caller waits for its row: the writer stops lingering for a fuller batch.
+
+        The linger saves transactions when nobody waits (library calls); a proxy
+        answer that waits on durability would otherwise pay it on every request.
+        """
+        if self._closed:
+            return
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(_NUDGE)
+
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None:
@@ -165,9 +178,15 @@ class PostgresDecisionLog:
                 if self._spool_pending():
                     conn = self._replay(conn)
                 continue
+            if first is _NUDGE:
+                # Its rows were taken by an earlier batch (FIFO): nothing to hurry.
+                self._queue.task_done()
+                continue
             batch = [first]
             # Linger a moment for more: at low load every row was its own transaction,
             # which cost the server and this process's GIL more than the rows did.
+            # A waiter's nudge ends the linger (the rows it waits for are in the batch);
+            # what is queued already still joins it, so busy proxies keep group commits.
             until = time.monotonic() + self._linger
             while len(batch) < self._batch_size:
                 try:
@@ -178,8 +197,10 @@ class PostgresDecisionLog:
                 batch.append(item)
                 if item is _STOP:
                     break
+                if item is _NUDGE:
+                    until = 0.0
             stop = any(item is _STOP for item in batch)
-            items = [item for item in batch if item is not _STOP]
+            items = [item for item in batch if item is not _STOP and item is not _NUDGE]
             try:
                 if items:
                     if self._spool_pending():

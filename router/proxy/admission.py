@@ -118,6 +118,10 @@ class Admission:
             return CHEAPEST, scopes
         return model, scopes
 
+    def close(self) -> None:
+        if self.budgets is not None:
+            self.budgets.close()
+
     def spent(self, scopes: list[str], cost: Any) -> None:
         if self.budgets is not None and scopes and isinstance(cost, (int, float)):
             self.budgets.spent(scopes, float(cost))

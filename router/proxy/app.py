@@ -9,6 +9,7 @@ with parameters, unknown paths and wrong methods, and the lifespan.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -95,6 +96,7 @@ def create_app(
             _tune_gc()
             _lighten_log_records()
         yield
+        await asyncio.to_thread(ctx.close)  # may write the last spend: off the loop
         await router.aclose()
 
     routes = [

@@ -44,7 +44,22 @@ class ProxyContext:
             from router.proxy.admission import Admission
 
             self.admission = Admission(self.settings, self.router)
+        state = (getattr(self.router, "fleet", None) or {}).get("state")
+        if state and type(self.sessions) is SessionStore:
+            # Fleet mode: a conversation keeps its model whichever instance a turn reaches.
+            from router.state.link import link_for
+            from router.state.sessions import RedisSessionStore
+
+            self.sessions = RedisSessionStore(link_for(state))
         self._log = logging.getLogger(ACCESS_LOGGER)
+
+    def close(self) -> None:
+        """Shutdown: spend counted but not yet stored is written; shared tables stop."""
+        if self.admission is not None:
+            self.admission.close()
+        close = getattr(self.sessions, "close", None)
+        if close is not None:
+            close()
 
     def require_admin(self, headers: Any, what: str) -> None:
         """Raise the 401 every admin endpoint answers without the admin key."""

@@ -14,7 +14,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from router.errors import APIError, ConfigError, NoCandidateError, RouterInputError
+from router.errors import (
+    APIError,
+    ConfigError,
+    NoCandidateError,
+    RouterInputError,
+    StoreUnavailableError,
+)
 from router.proxy.json_bytes import dumps
 
 __all__ = ["ProxyError", "Wire", "error_body", "error_headers", "from_exception", "sse_error"]
@@ -108,6 +114,8 @@ def from_exception(exc: BaseException) -> ProxyError:
         return invalid("messages", str(exc))
     if isinstance(exc, ConfigError):
         return invalid("model", str(exc))
+    if isinstance(exc, StoreUnavailableError):
+        return ProxyError("unavailable", str(exc))  # a 503 the caller may retry
     return ProxyError("internal", f"internal error ({type(exc).__name__})")
 
 

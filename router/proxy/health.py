@@ -26,11 +26,23 @@ async def health(request: Request) -> Response:
     }
     fleet = fleet_health(ctx.router)
     if fleet is not None:
+        if not _is_admin(ctx, request):
+            # Open to anyone who reaches the port: the servers' addresses are the admin's.
+            fleet = {part: {k: v for k, v in facts.items() if k != "url"}
+                     for part, facts in fleet.items()}  # fmt: skip
         body["fleet"] = fleet
         if not all(part["ok"] for part in fleet.values()):
             # Still 200: requests are served (on local state, or spooling the log).
             body["status"] = "degraded"
     return json_response(200, body)
+
+
+def _is_admin(ctx: ProxyContext, request: Request) -> bool:
+    try:
+        ctx.require_admin(request.headers, "GET /health")
+    except ProxyError:
+        return False
+    return True
 
 
 async def metrics(request: Request) -> Response:

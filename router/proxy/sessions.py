@@ -100,8 +100,12 @@ class SessionStore:
             outcome, rank = "escalated", tier_rank
         else:
             outcome, rank = "moved", max(before[1], tier_rank)
-        self._entries[key] = _Entry(model, rank, time.monotonic())
+        self._keep(key, model, rank, time.monotonic())
+        return outcome
+
+    def _keep(self, key: str, model: str, tier_rank: int, seen: float) -> None:
+        """Remember ``key``'s model as the most recent conversation (shared stores too)."""
+        self._entries[key] = _Entry(model, tier_rank, seen)
         self._entries.move_to_end(key)
         while len(self._entries) > self.limit:
             self._entries.popitem(last=False)
-        return outcome

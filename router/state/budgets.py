@@ -151,6 +151,8 @@ class Ledger(Protocol):
 
     def rows(self) -> list[dict[str, Any]]: ...
 
+    def close(self) -> None: ...
+
 
 class Budgets:
     """Checks a request's scopes against their caps and counts what calls spend."""
@@ -193,6 +195,10 @@ class Budgets:
     def spent(self, scopes: Sequence[str], usd: float | None) -> None:
         if usd:
             self.ledger.add(scopes, float(usd))
+
+    def close(self) -> None:
+        """Store what is counted but not written, and stop the ledger's writer."""
+        self.ledger.close()
 
     def table(self) -> list[dict[str, Any]]:
         """Every counter with its cap and share of it (``tierrouter spend``, the admin API)."""

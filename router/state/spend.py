@@ -11,8 +11,11 @@ Redis ``MGET`` in the fleet, a memory read on one machine.
   process keeps totals in memory and re-reads the file every ``refresh``
   seconds, so several workers on one machine see each other's spend.
 * :class:`RedisSpendLedger`: ``INCRBYFLOAT`` per scope and period, atomic across
-  instances. While Redis is away the amounts are counted in memory (caps still
-  hold on this instance) and added to Redis when it returns: nothing is lost.
+  instances. While Redis is away the amounts are counted in memory and added to
+  Redis when it returns: nothing is lost. Meanwhile caps are checked against the
+  fleet's totals as this instance last read them plus its own spend since, so a
+  scope over its cap stays blocked; other instances' spend during the outage is
+  not seen until Redis returns.
 """
 
 from __future__ import annotations
@@ -57,8 +60,16 @@ class SQLiteSpendLedger:
         self._lock = threading.Lock()
         self._wake = queue.Queue[None]()
         self._refresh = refresh
+        self._closed = threading.Event()
         self._load()
-        threading.Thread(target=self._run, name="tierrouter-spend", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="tierrouter-spend", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is pending and stop the writer (the proxy's shutdown)."""
+        self._closed.set()
+        self._wake.put(None)
+        self._thread.join(timeout)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
@@ -96,9 +107,13 @@ class SQLiteSpendLedger:
                 self._wake.get(timeout=self._refresh)
             try:
                 self._flush()
+                if self._closed.is_set():
+                    return
                 self._load()
             except Exception as exc:
                 _log.warning("spend ledger %s: not written (%s); will retry", self.path, exc)
+                if self._closed.is_set():
+                    return
 
     def _flush(self) -> None:
         with self._lock:
@@ -151,9 +166,21 @@ class RedisSpendLedger:
         self._lock = threading.Lock()
         # Amounts not yet in Redis (queued, or counted while Redis was away).
         self._pending: dict[tuple[str, str], list[float]] = {}
+        # The fleet's totals as last read per (scope, period): what an outage starts from.
+        self._last_read: dict[tuple[str, str], float] = {}
         self._wake = queue.Queue[None]()
+        self._closed = threading.Event()
         link.on_up(self._flush)
-        threading.Thread(target=self._run, name="tierrouter-spend-redis", daemon=True).start()
+        self._thread = threading.Thread(
+            target=self._run, name="tierrouter-spend-redis", daemon=True
+        )
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is pending (if Redis answers) and stop the writer."""
+        self._closed.set()
+        self._wake.put(None)
+        self._thread.join(timeout)
 
     def _key(self, scope: str, period: str, what: str = "usd") -> str:
         return self.link.key("spend", what, period, scope)
@@ -170,14 +197,21 @@ class RedisSpendLedger:
     async def totals(self, keys: Sequence[tuple[str, str]]) -> list[float]:
         with self._lock:
             local = [self._pending.get(k, [0.0, 0])[0] for k in keys]
-        if not self.link.ok:
-            return local  # this instance's own unsent spend still counts
-        try:
-            values = await self.link.async_client().mget([self._key(s, p) for s, p in keys])
-        except Exception as exc:
-            self.link.mark_down(exc)
-            return local
-        return [float(v or 0.0) + mine for v, mine in zip(values, local, strict=True)]
+        if self.link.ok:
+            try:
+                values = await self.link.async_client().mget([self._key(s, p) for s, p in keys])
+            except Exception as exc:
+                self.link.mark_down(exc)
+            else:
+                fleet = [float(v or 0.0) for v in values]
+                if len(self._last_read) > 100_000:  # past days and months: drop them
+                    now = set(periods())
+                    self._last_read = {k: v for k, v in self._last_read.items() if k[1] in now}
+                self._last_read.update(zip(keys, fleet, strict=True))
+                return [f + mine for f, mine in zip(fleet, local, strict=True)]
+        # Redis is away: the fleet's totals as last read, plus what this instance spent
+        # since (unsent), so a scope over its cap stays over instead of starting from 0.
+        return [self._last_read.get(k, 0.0) + mine for k, mine in zip(keys, local, strict=True)]
 
     def _run(self) -> None:
         while True:
@@ -187,6 +221,8 @@ class RedisSpendLedger:
                     self._flush()
                 except Exception as exc:
                     self.link.mark_down(exc)
+            if self._closed.is_set():
+                return
 
     def _flush(self) -> None:
         with self._lock:
