@@ -52,6 +52,14 @@ def _metric(m: dict[str, Any], *keys: str) -> str:
     return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
 
 
+def _why(m: dict[str, Any]) -> str:
+    decision = m.get("decision") or {}
+    reason = decision.get("reason")
+    if not reason:
+        return "no comparison recorded"
+    return str(reason)
+
+
 @models_app.command("list")
 def list_(directory: DirOption = None, store: StoreOption = None) -> None:
     """Every model in the registry with its metrics; * marks the promoted one."""
@@ -70,7 +78,7 @@ def list_(directory: DirOption = None, store: StoreOption = None) -> None:
             "Routers use the bundled model."
         )
         return
-    table = Table("", "model", "created", "log rows", "challenger", "champion", "promoted by")
+    table = Table("", "model", "created", "kind", "log rows", "APGR", "champion APGR")
     for e in entries:
         m = e.metrics
         created = m.get("created")
@@ -79,12 +87,15 @@ def list_(directory: DirOption = None, store: StoreOption = None) -> None:
             "*" if e.promoted else "",
             e.name,
             when,
+            str(m.get("kind", "model")),
             str(m.get("log_rows", {}).get("train", "—")),
-            _metric(m, "held_out", "challenger", "score"),
-            _metric(m, "held_out", "champion", "score"),
-            str(m.get("decision", {}).get("reason", "—")),
+            _metric(m, "comparison", "challenger_apgr"),
+            _metric(m, "comparison", "champion_apgr"),
         )
     console.print(table)
+    # Why, in words, under the table: the reasons are sentences, too long for a cell.
+    for e in entries:
+        console.print(f"{e.name}: {_why(e.metrics)}", highlight=False, soft_wrap=True)
     if not any(e.promoted for e in entries):
         console.print("none promoted: routers use the bundled model")
 

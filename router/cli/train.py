@@ -54,16 +54,16 @@ def train(
         bool,
         typer.Option("--force", help="With --logs: promote the challenger even if not better."),
     ] = False,
-    max_regression: Annotated[
+    max_task_drop: Annotated[
         float,
         typer.Option(
-            "--max-regression",
+            "--max-task-drop",
             min=0.0,
             max=1.0,
-            help="With --logs: refuse a challenger whose tier accuracy on a sample of the "
-            "bundled training rows falls more than this below the champion's.",
+            help="With --logs: refuse as broken a challenger whose task accuracy on a sample "
+            "of the bundled training rows falls more than this below the champion's.",
         ),
-    ] = 0.02,
+    ] = 0.10,
 ) -> None:
     """Train the task and tier model, print validation metrics, write the artifact."""
     try:
@@ -87,7 +87,7 @@ def train(
             data or [],
             public=use_public,
             force=force,
-            max_regression=max_regression,
+            max_task_drop=max_task_drop,
             seed=seed,
             console=console,
         )
@@ -217,7 +217,7 @@ def _train_with_logs(
     *,
     public: bool,
     force: bool,
-    max_regression: float,
+    max_task_drop: float,
     seed: int,
     console: Any,
 ) -> None:
@@ -233,7 +233,7 @@ def _train_with_logs(
             data=data,
             public=public,
             force=force,
-            max_regression=max_regression,
+            max_task_drop=max_task_drop,
             cfg=TrainConfig(seed=seed),
         )
     except (FileNotFoundError, ValueError) as exc:  # ConfigError is a ValueError
