@@ -50,11 +50,12 @@ class RetrainResult:
     labels: LabelReport = field(repr=False, default_factory=LabelReport)
 
 
-def score_rows(model: Any, rows: Sequence[Example]) -> dict[str, Any]:
+def score_rows(model: Any, rows: Sequence[Example], layer: Any = None) -> dict[str, Any]:
     """How a model (path, artifact, or None for the bundled one) decides the labelled rows."""
     from router.router import Router
 
     router = Router(model=model if model is not None else None)
+    router.classifier.user_layer = layer
     total = hit = near = under = over = 0.0
     task_rows = task_hit = 0.0
     for ex in rows:
@@ -95,20 +96,23 @@ def guard_sample(rows: Sequence[Example], size: int, seed: int) -> list[Example]
     return sorted((ex for ex in rows if ex.tier is not None), key=key)[:size]
 
 
-def _champion(registry: str | Path | None, fleet: Any = None) -> tuple[Any, str]:
+def _champion(registry: str | Path | None, fleet: Any = None) -> tuple[Any, Any, str]:
+    """(model: path or artifact, user layer or None, name) of what routers decide with now."""
     from router.decision.artifact import bundled_artifact_path
-    from router.log.registry import promoted_version, registry_root
+    from router.log.registry import promoted_artifact, promoted_layer, promoted_version
 
     if fleet is not None:
         current = fleet.champion()
         if current is not None:
-            return fleet.fetch(current), current
-        return bundled_artifact_path(), "bundled"
+            return fleet.fetch(current), None, current
+        return bundled_artifact_path(), None, "bundled"
 
     name = promoted_version(registry)
-    if name is not None:
-        return registry_root(registry) / name / "model.json", name
-    return bundled_artifact_path(), "bundled"
+    if name is None:
+        return bundled_artifact_path(), None, "bundled"
+    artifact = promoted_artifact(registry)
+    model = artifact if artifact is not None else bundled_artifact_path()
+    return model, promoted_layer(registry), name
 
 
 def _open_log(log: DecisionLog | str | Path) -> tuple[Any, Any]:
@@ -132,11 +136,14 @@ def _text_of(record: DecisionRecord) -> Any:
     return messages if messages is not None else text
 
 
-def record_scores(model: Any, records: Sequence[DecisionRecord]) -> list[float]:
+def record_scores(
+    model: Any, records: Sequence[DecisionRecord], layer: Any = None
+) -> list[float]:
     """``Decision.score`` of each record's stored prompt, as ``Router(model=...)`` decides."""
     from router.decision.classifier import Classifier
 
     clf = Classifier(model=model if model is not None else None)
+    clf.user_layer = layer
     return [clf.classify(_text_of(r)).score for r in records]
 
 
@@ -228,10 +235,10 @@ def train_with_logs(
     name = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{result.meta['version']}"
     folder = base / name
     save(result, folder / "model")
-    champion_model, champion_name = _champion(registry, fleet)
+    champion_model, champion_layer, champion_name = _champion(registry, fleet)
     challenger_model = folder / "model.json"
     challenger = score_rows(challenger_model, test_log)
-    champion = score_rows(champion_model, test_log)
+    champion = score_rows(champion_model, test_log, champion_layer)
     guard = guard_sample(rows, guard_size, cfg.seed)
     guard_scores = {
         "rows": len(guard),
@@ -243,7 +250,7 @@ def train_with_logs(
     _, test_targets = held_out_targets(outcomes, held_out, cfg.seed)
     records = [t.record for t in test_targets]
     c_scores = record_scores(challenger_model, records)
-    k_scores = record_scores(champion_model, records)
+    k_scores = record_scores(champion_model, records, champion_layer)
     comparison = compare(
         k_scores, c_scores, [t.fell_short for t in test_targets],
         resamples=resamples, seed=cfg.seed,

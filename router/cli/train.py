@@ -45,11 +45,20 @@ def train(
         str | None,
         typer.Option(
             "--logs",
-            help="A decision log (a SQLite file, or a fleet's postgresql:// store, read as a "
-            "stream): train a challenger on it and promote it only if it beats the current "
-            "model on held-out log rows (in the store's registry for a postgresql:// log).",
+            help="A decision log: fit a user layer on its outcomes (seconds, no public data) "
+            "and promote it only if it beats the current model on held-out logged calls "
+            "(APGR, paired bootstrap). With --full: retrain the whole model on the bundled "
+            "data plus the log (also for a fleet's postgresql:// store).",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="With --logs: refit the whole model on the public data plus the log "
+            "instead of a user layer (minutes; needs the public datasets).",
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="With --logs: promote the challenger even if not better."),
@@ -80,6 +89,9 @@ def train(
         raise typer.Exit(code=2) from None
 
     console = Console(stderr=True)
+    if logs is not None and not full and not _is_fleet(logs):
+        _train_layer(logs, force=force, seed=seed, console=console)
+        return
     use_public = _public_sets(public, console, "the given --data" if data else "data/")
     if logs is not None:
         _train_with_logs(
@@ -208,6 +220,31 @@ def _print_metrics(console: object, meta: dict[str, object], seconds: float) -> 
     console.print(
         f"version {meta['version']}; low-confidence policy: {low['policy']} "
         f"below {low['threshold']}; {seconds:.1f} s"
+    )
+
+
+def _is_fleet(logs: str) -> bool:
+    from router.db.urls import is_postgres
+
+    return is_postgres(logs)
+
+
+def _train_layer(logs: str, *, force: bool, seed: int, console: Any) -> None:
+    """A user layer on the log's outcomes, against the current champion."""
+    from training.retrain import print_result
+    from training.retrain_layer import train_layer_with_logs
+
+    try:
+        result = train_layer_with_logs(Path(logs), force=force, seed=seed)
+    except (FileNotFoundError, ValueError) as exc:  # ConfigError is a ValueError
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    print_result(result, console)
+    layer = result.metrics.get("layer", {})
+    console.print(
+        f"user layer: {layer.get('rows')} calls, prior strength {layer.get('prior')} "
+        f"(cross-validated APGR {layer.get('cv_best')}); "
+        f"{result.metrics['seconds']['total']:.1f} s"
     )
 
 
