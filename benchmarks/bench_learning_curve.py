@@ -9,8 +9,11 @@ from, in a seeded order. For N in ``--ns`` (cumulative: 250 then 750 more, ...):
    (``Router()``: the promoted model and layer of a private registry) and written to a
    SQLite decision log with their prompt text, exactly as ``Router(log=...)`` records
    them (the decision, its features, the text); no provider is called;
-2. each gets the feedback the real outcome implies, through the log's feedback API:
-   the weak model right -> ``cheaper_ok``, wrong -> ``needed_stronger``;
+2. each gets the feedback the real outcome implies, through the log's feedback API.
+   ``--feedback verdict`` (default, the issue's protocol): the weak model right ->
+   ``cheaper_ok``, wrong -> ``needed_stronger``. ``--feedback shadow``: what
+   ``tierrouter label --shadow`` with a faithful judge would store: ``needed_stronger``
+   only where the strong model was right and the weak one wrong (source ``shadow:``);
 3. ``tierrouter train --logs`` runs (``train_layer_with_logs``: user layer, held-out calls,
    paired-bootstrap APGR, promotion into the registry), timed;
 4. ``Router()`` is built again, as a restarted service would, and its ``Decision.score``
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -82,7 +86,9 @@ def _value(ex: Example) -> Any:
     return ex.messages if ex.messages is not None else ex.text
 
 
-def log_traffic(log: Any, rows: Sequence[tuple[Example, float, float]], start: int) -> None:
+def log_traffic(
+    log: Any, rows: Sequence[tuple[Example, float, float]], start: int, feedback: str = "verdict"
+) -> None:
     """Decide each prompt with the deployed router and log it, then attach its feedback."""
     from router import Router
     from router.log.store import DecisionRecord, Feedback, prompt_hash
@@ -105,9 +111,14 @@ def log_traffic(log: Any, rows: Sequence[tuple[Example, float, float]], start: i
             )
         )  # fmt: skip
     log.flush()
-    for rid, (_ex, _strong, weak) in zip(ids, rows, strict=True):
-        verdict = "cheaper_ok" if weak >= 0.5 else "needed_stronger"
-        log.attach_feedback(Feedback(rid, verdict=verdict, source="user"))
+    for rid, (_ex, strong, weak) in zip(ids, rows, strict=True):
+        if feedback == "shadow":
+            short = strong >= 0.5 and weak < 0.5
+            verdict = "needed_stronger" if short else "cheaper_ok"
+            log.attach_feedback(Feedback(rid, verdict=verdict, source="shadow:strong"))
+        else:
+            verdict = "cheaper_ok" if weak >= 0.5 else "needed_stronger"
+            log.attach_feedback(Feedback(rid, verdict=verdict, source="user"))
 
 
 def score_future(rows: Sequence[tuple[Example, float, float]]) -> dict[str, Any]:
@@ -133,7 +144,12 @@ def baselines(rows: Sequence[tuple[Example, float, float]], seed: int) -> dict[s
     rand = [
         routing_summary(rng.random(len(rows)), strong, weak)["apgr"] for _ in range(RANDOM_DRAWS)
     ]
-    return {"length": routing_summary(length, strong, weak)["apgr"], "random": float(np.mean(rand))}
+    return {
+        "length": routing_summary(length, strong, weak)["apgr"],
+        "random": float(np.mean(rand)),
+        # How far chance alone goes on these prompts: a small strong/weak gap makes it wide.
+        "random_p95": float(np.quantile(rand, 0.95)),
+    }
 
 
 def simulate(
@@ -142,6 +158,7 @@ def simulate(
     ns: Sequence[int],
     future_size: int,
     say: Callable[[str], None],
+    feedback: str = "verdict",
 ) -> dict[str, Any]:
     from router.log.sqlite import SQLiteDecisionLog
     from training.retrain_layer import train_layer_with_logs
@@ -161,7 +178,7 @@ def simulate(
     for n in steps:
         point: dict[str, Any] = {"n": n}
         if n > logged:
-            log_traffic(log, pool[logged:n], logged)
+            log_traffic(log, pool[logged:n], logged, feedback)
             logged = n
             started = time.perf_counter()
             result = train_layer_with_logs(work / "decisions.db", seed=seed)
@@ -179,6 +196,7 @@ def simulate(
     return {
         "user": user,
         "seed": seed,
+        "feedback": feedback,
         "rows": len(rows),
         "future": n_future,
         "pool": len(pool),
@@ -207,6 +225,9 @@ def aggregate(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "apgr": mean("apgr"), "cpt50": mean("cpt50"),
                 "length": statistics.mean(r["baselines"]["length"] for r in mine),
                 "random": statistics.mean(r["baselines"]["random"] for r in mine),
+                "random_p95": statistics.mean(
+                    r["baselines"].get("random_p95", math.nan) for r in mine
+                ),
                 "retrain_s": statistics.median(p["retrain_s"] for p in pts) if n else None,
                 "promoted": sum(bool(p.get("promoted")) for p in pts) if n else None,
             })  # fmt: skip
@@ -215,7 +236,7 @@ def aggregate(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def markdown(table: Sequence[dict[str, Any]]) -> str:
     lines = [
-        "| user (future prompts) | N | APGR deployed | CPT(50%) | length | random "
+        "| user (future prompts) | N | APGR deployed | CPT(50%) | length | random (p95) "
         "| retrain s (median) | promoted |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -224,7 +245,8 @@ def markdown(table: Sequence[dict[str, Any]]) -> str:
         retrain = "—" if row["retrain_s"] is None else f"{row['retrain_s']:.1f}"
         lines.append(
             f"| {row['user']} ({row['future']}) | {row['n']:,} | {row['apgr']:.3f} | "
-            f"{row['cpt50']:.2f} | {row['length']:.3f} | {row['random']:.3f} | {retrain} | "
+            f"{row['cpt50']:.2f} | {row['length']:.3f} | {row['random']:.3f} "
+            f"({row['random_p95']:.3f}) | {retrain} | "
             f"{promoted} |"
         )
     return "\n".join(lines)
@@ -236,6 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated split seeds")
     parser.add_argument("--ns", default="0,250,1000,4000", help="logged outcomes, cumulative")
     parser.add_argument("--future", type=int, default=1200, help="future prompts (<= 30%%)")
+    parser.add_argument(
+        "--feedback", choices=("verdict", "shadow"), default="verdict",
+        help="what each logged call is told (see the module docstring)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="write every run and the table here")
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = parser.parse_args(argv)
@@ -249,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    runs = [simulate(u, s, ns, args.future, say) for u in users for s in seeds]
+    runs = [simulate(u, s, ns, args.future, say, args.feedback) for u in users for s in seeds]
     table = aggregate(runs)
     print(markdown(table))
     if args.json:

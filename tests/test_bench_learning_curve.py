@@ -30,7 +30,8 @@ def bench() -> ModuleType:
 def test_the_table_averages_seeds_and_counts_promotions() -> None:
     b = bench()
     runs = [
-        {"user": "u", "seed": s, "future": 10, "baselines": {"length": 0.4 + s / 10, "random": 0.5},
+        {"user": "u", "seed": s, "future": 10,
+         "baselines": {"length": 0.4 + s / 10, "random": 0.5, "random_p95": 0.6},
          "points": [{"n": 0, "apgr": 0.5, "cpt50": 0.4},
                     {"n": 250, "apgr": 0.6 + s / 10, "cpt50": 0.3, "retrain_s": 1.0 + s,
                      "promoted": s == 0}]}
@@ -42,7 +43,7 @@ def test_the_table_averages_seeds_and_counts_promotions() -> None:
     assert table[1]["retrain_s"] == pytest.approx(1.5) and table[0]["promoted"] is None
     assert table[0]["length"] == pytest.approx(0.45)
     text = b.markdown(table)
-    assert "| u (10) | 250 | 0.650 | 0.30 | 0.450 | 0.500 | 1.5 | 1 of 2 |" in text
+    assert "| u (10) | 250 | 0.650 | 0.30 | 0.450 | 0.500 (0.600) | 1.5 | 1 of 2 |" in text
 
 
 @pytest.mark.skipif(
@@ -55,7 +56,7 @@ def test_a_small_user_runs_through_log_retrain_and_promotion(
     monkeypatch.setenv("TIERROUTER_MODEL_DIR", str(tmp_path))  # simulate() points it elsewhere
     b = bench()
     lines: list[str] = []
-    run = b.simulate("arena_bench_v1", 0, (0, 120, 10_000), 1200, lines.append)
+    run = b.simulate("arena_bench_v1", 0, (0, 120, 10_000), 1200, lines.append, "shadow")
     assert run["future"] == int(0.3 * run["rows"]) and run["pool"] == run["rows"] - run["future"]
     points = run["points"]
     assert [p["n"] for p in points] == [0, 120, run["pool"]]

@@ -343,9 +343,11 @@ def print_result(result: RetrainResult, console: Any) -> None:
             "", "", "",
             f"{f(guard.get('challenger'))} / {f(guard.get('champion'))}",
         )  # fmt: skip
-    console.print(result.labels.summary())
+    if m.get("kind", "model") == "model":
+        console.print(result.labels.summary())
     if "outcomes" in m:
         console.print(m["outcomes"]["summary"])
     console.print(table)
-    verdict = "promoted" if result.promoted else "kept the champion"
-    console.print(f"{verdict}: {result.reason}; challenger stored as {result.path}")
+    # The reason starts with the verdict in words ("promoted: ...", "not promoted: ...").
+    kept = "" if result.promoted else "; the champion stays"
+    console.print(f"{result.reason}{kept}; challenger stored as {result.path}")
