@@ -136,9 +136,7 @@ def _text_of(record: DecisionRecord) -> Any:
     return messages if messages is not None else text
 
 
-def record_scores(
-    model: Any, records: Sequence[DecisionRecord], layer: Any = None
-) -> list[float]:
+def record_scores(model: Any, records: Sequence[DecisionRecord], layer: Any = None) -> list[float]:
     """``Decision.score`` of each record's stored prompt, as ``Router(model=...)`` decides."""
     from router.decision.classifier import Classifier
 
