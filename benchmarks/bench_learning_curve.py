@@ -17,7 +17,8 @@ from, in a seeded order. For N in ``--ns`` (cumulative: 250 then 750 more, ...):
 3. ``tierrouter train --logs`` runs (``train_layer_with_logs``: user layer, held-out calls,
    paired-bootstrap APGR, promotion into the registry), timed;
 4. ``Router()`` is built again, as a restarted service would, and its ``Decision.score``
-   on the future prompts is scored with RouteLLM's APGR and CPT(50 %) on the real
+   on the future prompts is scored (and, for the record, the challenger's, promoted or
+   not: the "challenger" column) with RouteLLM's APGR and CPT(50 %) on the real
    strong/weak outcomes (``training.metrics.routing_summary``), beside prompt length and
    random scores (mean of 20 seeded draws) on the same prompts.
 
@@ -121,12 +122,26 @@ def log_traffic(
             log.attach_feedback(Feedback(rid, verdict=verdict, source="user"))
 
 
-def score_future(rows: Sequence[tuple[Example, float, float]]) -> dict[str, Any]:
-    """APGR and CPT(50 %) of the deployed router's scores on the future prompts."""
+def score_future(
+    rows: Sequence[tuple[Example, float, float]], layer_path: Path | None = None
+) -> dict[str, Any]:
+    """APGR and CPT(50 %) of the deployed router's scores on the future prompts.
+
+    With ``layer_path``: of the bundled model with that layer instead (what a challenger
+    would have scored had it been promoted; the simulation only ever layers the bundled
+    model, so that is its base).
+    """
     from router import Router
     from training.metrics import routing_summary
 
-    router = Router()
+    if layer_path is None:
+        router = Router()
+    else:
+        from router.decision.artifact import bundled_artifact_path
+        from router.decision.user_layer import load_layer
+
+        router = Router(model=bundled_artifact_path())
+        router.classifier.user_layer = load_layer(layer_path)
     scores = [router.classify(_value(ex)).score for ex, _, _ in rows]
     strong = [s for _, s, _ in rows]
     weak = [w for _, _, w in rows]
@@ -186,6 +201,9 @@ def simulate(
             point["promoted"] = result.promoted
             point["reason"] = result.reason
             point["held_out_apgr"] = (result.metrics.get("comparison") or {}).get("challenger_apgr")
+            # What the challenger would have scored on the future had it been promoted:
+            # says whether a refusal cost anything (or a promotion was a false one).
+            point["challenger_apgr"] = score_future(future, result.path / "layer.json")["apgr"]
         point.update(score_future(future))
         points.append(point)
         say(
@@ -223,6 +241,7 @@ def aggregate(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             table.append({
                 "user": user, "n": n, "seeds": len(pts), "future": mine[0]["future"],
                 "apgr": mean("apgr"), "cpt50": mean("cpt50"),
+                "challenger": mean("challenger_apgr"),
                 "length": statistics.mean(r["baselines"]["length"] for r in mine),
                 "random": statistics.mean(r["baselines"]["random"] for r in mine),
                 "random_p95": statistics.mean(
@@ -236,16 +255,17 @@ def aggregate(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def markdown(table: Sequence[dict[str, Any]]) -> str:
     lines = [
-        "| user (future prompts) | N | APGR deployed | CPT(50%) | length | random (p95) "
-        "| retrain s (median) | promoted |",
-        "|---|---|---|---|---|---|---|---|",
+        "| user (future prompts) | N | APGR deployed | CPT(50%) | challenger | length "
+        "| random (p95) | retrain s (median) | promoted |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in table:
         promoted = "—" if row["promoted"] is None else f"{row['promoted']} of {row['seeds']}"
         retrain = "—" if row["retrain_s"] is None else f"{row['retrain_s']:.1f}"
+        challenger = "—" if row.get("challenger") is None else f"{row['challenger']:.3f}"
         lines.append(
             f"| {row['user']} ({row['future']}) | {row['n']:,} | {row['apgr']:.3f} | "
-            f"{row['cpt50']:.2f} | {row['length']:.3f} | {row['random']:.3f} "
+            f"{row['cpt50']:.2f} | {challenger} | {row['length']:.3f} | {row['random']:.3f} "
             f"({row['random_p95']:.3f}) | {retrain} | "
             f"{promoted} |"
         )

@@ -34,6 +34,7 @@ def test_the_table_averages_seeds_and_counts_promotions() -> None:
          "baselines": {"length": 0.4 + s / 10, "random": 0.5, "random_p95": 0.6},
          "points": [{"n": 0, "apgr": 0.5, "cpt50": 0.4},
                     {"n": 250, "apgr": 0.6 + s / 10, "cpt50": 0.3, "retrain_s": 1.0 + s,
+                     "challenger_apgr": 0.7,
                      "promoted": s == 0}]}
         for s in (0, 1)
     ]  # fmt: skip
@@ -43,7 +44,8 @@ def test_the_table_averages_seeds_and_counts_promotions() -> None:
     assert table[1]["retrain_s"] == pytest.approx(1.5) and table[0]["promoted"] is None
     assert table[0]["length"] == pytest.approx(0.45)
     text = b.markdown(table)
-    assert "| u (10) | 250 | 0.650 | 0.30 | 0.450 | 0.500 (0.600) | 1.5 | 1 of 2 |" in text
+    assert "| u (10) | 250 | 0.650 | 0.30 | 0.700 | 0.450 | 0.500 (0.600) | 1.5 | 1 of 2 |" in text
+    assert "| u (10) | 0 | 0.500 | 0.40 | — |" in text
 
 
 @pytest.mark.skipif(
@@ -69,5 +71,7 @@ def test_a_small_user_runs_through_log_retrain_and_promotion(
     for before, after in pairwise(points):
         if not after["promoted"]:
             assert after["apgr"] == before["apgr"]
+        else:  # a promoted challenger is what is deployed
+            assert after["apgr"] == pytest.approx(after["challenger_apgr"])
     assert 0.3 < first["apgr"] < 0.8 and len(lines) == 3
     assert os.environ["TIERROUTER_MODEL_DIR"] != str(tmp_path)
