@@ -172,3 +172,22 @@ def test_cli_train_logs_fits_a_layer_in_seconds_without_public_data(
     empty.close()
     none = CliRunner().invoke(app, ["train", "--logs", str(tmp_path / "e.db")])
     assert none.exit_code == 2 and "tierrouter feedback" in none.output
+
+
+def test_stored_prompts_that_cannot_be_read_again_are_left_out(tmp_path: Path) -> None:
+    from router.log.store import Feedback
+    from training.outcomes import targets_from_log
+    from training.retrain import held_out_targets
+
+    log = user_log(tmp_path)
+    bad = next(iter(log.records()))
+    # A prompt that reads as empty (say, everything in it was redacted): not decidable.
+    log.record(bad.__class__(**{**bad.to_dict(), "id": "rt-blank", "prompt": "   "}))
+    log.flush()
+    log.attach_feedback(Feedback("rt-blank", verdict="needed_stronger"))
+    report = targets_from_log(log)
+    assert "rt-blank" in {t.record.id for t in report.targets}
+    train, test = held_out_targets(report, 0.3, 0)
+    assert "rt-blank" not in {t.record.id for t in train + test}
+    assert len(train) + len(test) == len(report.targets) - 1
+    assert train_layer_with_logs(log, registry=tmp_path / "m", resamples=50).name

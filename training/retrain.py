@@ -149,6 +149,20 @@ def task_accuracy(model: Any, rows: Sequence[Example]) -> float | None:
     return score_rows(model, rows)["task_accuracy"]
 
 
+def _readable(value: Any) -> bool:
+    """Whether a stored prompt can be decided again (a redacted-away or odd one cannot)."""
+    from router.decision.inputs import read_prompt
+    from router.errors import RouterInputError
+
+    if value is None:
+        return False
+    try:
+        read_prompt(value)
+    except RouterInputError:
+        return False
+    return True
+
+
 def held_out_targets(
     report: OutcomeReport, share: float, seed: int
 ) -> tuple[list[Target], list[Target]]:
@@ -156,7 +170,7 @@ def held_out_targets(
     train_t: list[Target] = []
     test_t: list[Target] = []
     for t in report.targets:
-        if _text_of(t.record) is None:
+        if not _readable(_text_of(t.record)):
             continue
         (test_t if is_held_out(f"log-{t.record.id}", share, seed) else train_t).append(t)
     return train_t, test_t
