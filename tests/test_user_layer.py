@@ -191,3 +191,18 @@ def test_stored_prompts_that_cannot_be_read_again_are_left_out(tmp_path: Path) -
     assert "rt-blank" not in {t.record.id for t in train + test}
     assert len(train) + len(test) == len(report.targets) - 1
     assert train_layer_with_logs(log, registry=tmp_path / "m", resamples=50).name
+
+
+def test_the_tier_follows_a_models_own_cut_points() -> None:
+    from types import SimpleNamespace
+
+    from router.decision.user_layer import _thresholds
+
+    assert _thresholds(None) == (0.25, 0.5, 0.75)
+    model = SimpleNamespace(score_cuts=(0.1, 0.3, 0.6))
+    assert _thresholds(model) == (0.1, 0.3, 0.6)
+    decision = Classifier().classify(PROBE_FACT)
+    layer = UserLayer("c", None, (), (), (), a=1.0, b=0.0)
+    moved = layer.adjust(decision, {}, PROBE_FACT, model=model)
+    want = sum(moved.score >= c for c in (0.1, 0.3, 0.6))
+    assert moved.tier.rank == want

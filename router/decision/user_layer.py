@@ -10,8 +10,9 @@ the user's own logged outcomes say (``training/user_layer.py`` fits it)::
 word uni- and bigrams of the user's turn (CRC32 into ``buckets``; the same function
 runs at fit time). ``a = 1, b = w = v = 0`` is the identity, which is where fitting
 starts and what the prior pulls towards. The tier follows the new score through the
-same thresholds that map score to tier (:func:`router.types.tier_band` unless the
-model carries its own ``tier_thresholds``), never below a capability floor.
+same thresholds that map score to tier (the model's own cut points, ``score_cuts``,
+when it has them, else the bands of :func:`router.types.tier_band`), never below a
+capability floor.
 
 Saved as one JSON file (``layer.json``): plain numbers, no pickle. A layer records
 the version of the model it was fitted on; loaded onto another model it is skipped
@@ -60,7 +61,9 @@ def hashed_tokens(text: str, buckets: int) -> set[int]:
 
 
 def _thresholds(model: Any) -> tuple[float, ...]:
-    custom = getattr(model, "tier_thresholds", None)
+    # A model whose score is P(cheap model falls short) carries its own cut points
+    # between tiers (``score_cuts``); the banded score uses the quarter bands.
+    custom = getattr(model, "score_cuts", None) or getattr(model, "tier_thresholds", None)
     if custom:
         return tuple(float(x) for x in custom)
     return tuple(tier_band(t)[0] for t in TIERS[1:])
