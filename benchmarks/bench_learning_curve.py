@@ -45,7 +45,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,11 @@ def _value(ex: Example) -> Any:
 
 
 def log_traffic(
-    log: Any, rows: Sequence[tuple[Example, float, float]], start: int, feedback: str = "verdict"
+    log: Any,
+    rows: Sequence[tuple[Example, float, float]],
+    start: int,
+    feedback: str = "verdict",
+    tag: str = "sim",
 ) -> None:
     """Decide each prompt with the deployed router and log it, then attach its feedback."""
     from router import Router
@@ -99,7 +102,8 @@ def log_traffic(
     now = time.time()
     for i, (ex, _strong, _weak) in enumerate(rows):
         d = router.classify(_value(ex))
-        rid = f"rt-{uuid.uuid4().hex[:16]}"
+        # Ids decide the held-out split (a hash of the id): they must repeat across runs.
+        rid = f"rt-{tag}-{start + i:06d}"
         ids.append(rid)
         log.record(
             DecisionRecord(
@@ -193,7 +197,7 @@ def simulate(
     for n in steps:
         point: dict[str, Any] = {"n": n}
         if n > logged:
-            log_traffic(log, pool[logged:n], logged, feedback)
+            log_traffic(log, pool[logged:n], logged, feedback, f"{user}-{seed}")
             logged = n
             started = time.perf_counter()
             result = train_layer_with_logs(work / "decisions.db", seed=seed)

@@ -75,3 +75,18 @@ def test_a_small_user_runs_through_log_retrain_and_promotion(
             assert after["apgr"] == pytest.approx(after["challenger_apgr"])
     assert 0.3 < first["apgr"] < 0.8 and len(lines) == 3
     assert os.environ["TIERROUTER_MODEL_DIR"] != str(tmp_path)
+
+
+@pytest.mark.skipif(
+    not (SHARED / "arena_bench_v1_outcomes").is_dir(), reason="shared datasets not present"
+)
+def test_runs_repeat_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Same seed, same numbers: the split, the logged ids (they decide the held-out
+    # calls) and the layer's fit are all deterministic.
+    monkeypatch.setenv(ENV_VAR, str(SHARED))
+    b = bench()
+    first = b.simulate("arena_bench_v1", 1, (0, 150), 1200, lambda _: None)
+    second = b.simulate("arena_bench_v1", 1, (0, 150), 1200, lambda _: None)
+    keys = ("n", "apgr", "cpt50", "promoted", "reason", "challenger_apgr")
+    strip = [[{k: p.get(k) for k in keys} for p in run["points"]] for run in (first, second)]
+    assert strip[0] == strip[1]
