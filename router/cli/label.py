@@ -74,7 +74,8 @@ def label(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 4,
     log: LogOption = None,
 ) -> None:
-    """Ask JUDGE whether each logged answer was good enough; resumable, asks before spending."""
+    """Ask JUDGE whether each logged answer was good enough, or (--shadow) whether a stronger
+    model's answer is clearly better; resumable, prices the batch and asks before spending."""
     from router.errors import RouterError
 
     start = since_or_exit(since)
