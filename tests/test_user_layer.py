@@ -206,3 +206,28 @@ def test_the_tier_follows_a_models_own_cut_points() -> None:
     moved = layer.adjust(decision, {}, PROBE_FACT, model=model)
     want = sum(moved.score >= c for c in (0.1, 0.3, 0.6))
     assert moved.tier.rank == want
+
+
+def test_a_layer_sits_on_a_promoted_full_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from router.decision.artifact import bundled_artifact_path
+
+    models = tmp_path / "models"
+    monkeypatch.setenv("TIERROUTER_MODEL_DIR", str(models))
+    base = models / "00000000-000000-full"
+    base.mkdir(parents=True)
+    source = bundled_artifact_path()
+    for file in source.parent.glob(f"{source.stem}.*"):
+        shutil.copy(file, base / f"model{file.suffix}")
+    registry.promote(base.name)
+    result = train_layer_with_logs(user_log(tmp_path), resamples=300)
+    assert result.promoted, result.reason
+    assert result.metrics["layer"]["base_entry"] == base.name
+    assert registry.promoted_artifact() is not None  # the full model under the layer
+    assert Router().classifier.user_layer is not None
+    # Rolling back the layer returns to the full model, not to the bundled one.
+    assert registry.rollback() == base.name
+    assert Router().classifier.user_layer is None
