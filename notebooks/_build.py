@@ -98,48 +98,84 @@ NB = {
                "and RouterBench outcomes."),
     ],
     "03_retraining_loop.ipynb": [
-        ("md", "# The retraining loop\nLog routed calls, give feedback, train a challenger on the "
-               "logs, compare it with the champion, promote it, and watch routing and spend change. "
-               "Everything is local: a fake provider, a temporary log and model registry."),
+        ("md", "# The retraining loop\nLog routed calls, give feedback, fit a user layer on the "
+               "outcomes, compare it with the champion on held-out calls, promote it, and watch "
+               "routing change; then the learning curve of one simulated user. Everything is "
+               "local: a fake provider, a temporary log and model registry."),
         ("code", SETUP + "\nimport os, tempfile, pathlib\nWORK = pathlib.Path(tempfile.mkdtemp())\n"
                  "os.environ['TIERROUTER_MODEL_DIR'] = str(WORK / 'models')  # keep your real registry untouched"),
         ("code", "from router import Router\n" + FAKE),
         ("md", "## 1. Route with logging on\n`store_prompts` keeps prompt text (redacted), which "
-               "retraining needs."),
+               "the user layer reads."),
         ("code", "from log_helpers import k8s_prompts\n"
+                 "countries = ['France', 'Peru', 'Japan', 'Kenya', 'Norway', 'Chile', 'Egypt', 'Canada',\n"
+                 "             'India', 'Spain', 'Ghana', 'Nepal', 'Cuba', 'Italy', 'Laos', 'Mali',\n"
+                 "             'Oman', 'Chad', 'Fiji', 'Iran']\n"
+                 "facts = [f'What is the capital of {c}?' for c in countries] + \\\n"
+                 "        [f'Which currency does {c} use?' for c in countries] + \\\n"
+                 "        [f'What language is spoken in {c}?' for c in countries]\n"
                  "router = offline(log={'path': str(WORK / 'decisions.db'), 'store_prompts': True})\n"
-                 "replies = [router.chat(p) for p in k8s_prompts(40)]\n"
-                 "replies[0].decision.tier, replies[0].model_used"),
-        ("md", "## 2. Feedback: for this family a cheaper model is fine"),
-        ("code", "for reply in replies:\n"
+                 "k8s = [router.chat(p) for p in k8s_prompts(60)]\n"
+                 "trivia = [router.chat(p) for p in facts]\n"
+                 "k8s[0].decision.tier, k8s[0].model_used, trivia[0].decision.tier, trivia[0].model_used"),
+        ("md", "## 2. Feedback\nThis user's cheap model handles the Kubernetes requests, but misses "
+               "short factual questions (say, it is a small local model with stale knowledge): "
+               "the opposite of what the bundled model expects."),
+        ("code", "for reply in k8s:\n"
                  "    router.feedback(reply.decision.id, verdict='cheaper_ok')\n"
+                 "for reply in trivia:\n"
+                 "    router.feedback(reply.decision.id, verdict='needed_stronger')\n"
                  "router.close()"),
         ("code", "from typer.testing import CliRunner\nfrom router.cli.app import app\n"
                  "print(CliRunner().invoke(app, ['stats', '--log', str(WORK / 'decisions.db')]).output)"),
-        ("md", "## 3. Train a challenger on bundled data + the logs\n"
-               "`tierrouter train --logs decisions.db` does this with the full data; here a small "
-               "slice keeps it quick."),
-        ("code", "from training.retrain import train_with_logs, print_result\n"
-                 "from training.sources import project_data\n"
-                 "from training.train import TrainConfig\n"
+        ("md", "## 3. Fit a user layer and compare\n"
+               "`tierrouter train --logs decisions.db` does the same: a logistic correction of "
+               "`Decision.score` fitted on the outcomes in about a second, judged against the "
+               "champion on held-out calls by APGR with a paired-bootstrap interval."),
+        ("code", "from training.retrain import print_result\n"
+                 "from training.retrain_layer import train_layer_with_logs\n"
                  "from rich.console import Console\n"
-                 "base = project_data.load(ROOT / 'data' / 'en_a.jsonl', ROOT / 'data' / 'de.jsonl')[::2]\n"
-                 "result = train_with_logs(WORK / 'decisions.db', base_rows=base,\n"
-                 "                         cfg=TrainConfig(c_grid=(1.0,), holdout_folds=2))\n"
-                 "print_result(result, Console())"),
-        ("md", "## 4. The promoted model routes the family cheaper"),
-        ("code", "after = offline(log={'path': str(WORK / 'decisions.db')})\n"
-                 "replies2 = [after.chat(p) for p in k8s_prompts(40)]\n"
-                 "after.close()\n"
-                 "before_cost = sum(r.cost for r in replies); after_cost = sum(r.cost for r in replies2)\n"
-                 "replies2[0].decision.tier, replies2[0].model_used, f'{before_cost:.6f} -> {after_cost:.6f} USD'"),
-        ("code", "print(CliRunner().invoke(app, ['models', 'list']).output)\n"
+                 "result = train_layer_with_logs(WORK / 'decisions.db')\n"
+                 "print_result(result, Console(width=120))"),
+        ("md", "## 4. The promoted layer routes this user's traffic their way"),
+        ("code", "after = offline()\n"
+                 "for probe in ['Write a Kubernetes deployment manifest for the ledger service with 3 replicas.',\n"
+                 "              'What is the capital of Portugal?']:\n"
+                 "    old, new = router.classify(probe), after.classify(probe)\n"
+                 "    print(f'{probe[:40]:<40} score {old.score:.2f} -> {new.score:.2f}, '\n"
+                 "          f'{old.tier.value} -> {new.tier.value}')\n"
+                 "print(new.reasons[-1])"),
+        ("code", "print(CliRunner(env={'COLUMNS': '160'}).invoke(app, ['models', 'list']).output)\n"
                  "print(CliRunner().invoke(app, ['stats', '--log', str(WORK / 'decisions.db'),\n"
                  "                               '--plot', str(WORK / 'stats.png')]).output)"),
         ("code", "from IPython.display import Image\nImage(str(WORK / 'stats.png'))"),
         ("md", "`tierrouter models rollback` returns to the previous model; `router.reload_model()` "
                "picks a promotion up in a running process."),
         ("code", "fake.stop()"),
+        ("md", "## 5. The learning curve of one simulated user\n"
+               "`benchmarks/bench_learning_curve.py` replays a public outcome set as a user's "
+               "traffic: N logged prompts with the feedback their real outcome implies, "
+               "`train --logs`, promotion, then APGR of the deployed model on held-back future "
+               "prompts. Here M-IFEval (instruction following, en/es/fr/ja), one split; it needs "
+               "the public datasets (`TIERROUTER_DATASETS`)."),
+        ("code", "import importlib.util\nfrom training.sources.location import locate\n"
+                 "spec = importlib.util.spec_from_file_location('curve', ROOT / 'benchmarks' / 'bench_learning_curve.py')\n"
+                 "curve = importlib.util.module_from_spec(spec); spec.loader.exec_module(curve)\n"
+                 "where = locate()\n"
+                 "if where.exists and (where.root / 'mifeval_outcomes').is_dir():\n"
+                 "    run = curve.simulate('mifeval', 0, (0, 250, 1000), 1200, print)\n"
+                 "else:\n"
+                 "    run = None\n"
+                 "    print('public datasets not found: set TIERROUTER_DATASETS to see the curve')"),
+        ("code", "import matplotlib.pyplot as plt\n"
+                 "if run:\n"
+                 "    ns = [p['n'] for p in run['points']]\n"
+                 "    fig, ax = plt.subplots(figsize=(6, 3.5))\n"
+                 "    ax.plot(ns, [p['apgr'] for p in run['points']], 'o-', label='deployed model')\n"
+                 "    ax.axhline(run['baselines']['length'], ls='--', c='grey', label='prompt length')\n"
+                 "    ax.axhline(run['baselines']['random'], ls=':', c='grey', label='random')\n"
+                 "    ax.set_xlabel('logged outcomes N'); ax.set_ylabel('APGR on future prompts')\n"
+                 "    ax.legend(); plt.show()"),
     ],
 }
 

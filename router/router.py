@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from router.calls.fallback import CooldownStore, FallbackPolicy
     from router.calls.responses import Responses
     from router.decision.l2 import L2Config
+    from router.decision.user_layer import UserLayer
     from router.log.config import LogConfig
     from router.log.store import DecisionLog
     from router.policy.api import FirewallRules, RoutingRules
@@ -439,12 +440,43 @@ def _with_fleet(settings: RouterSettings) -> RouterSettings:
 def _classifier(settings: RouterSettings, model: ModelChoice) -> Classifier:
     # In a fleet the store's champion (ChampionWatcher) is the only registry: a model
     # promoted in this machine's file registry would make this instance differ.
-    return Classifier(
+    classifier = Classifier(
         model=model if settings.store is not None else _promoted_or(model),
         confidence_threshold=settings.confidence_threshold,
         keywords_dir=settings.keywords_dir,
         scoring_path=settings.scoring_path,
     )
+    if model is None:
+        classifier.user_layer = _promoted_layer(classifier)
+    return classifier
+
+
+def _promoted_layer(classifier: Classifier) -> UserLayer | None:
+    """The promoted user layer, when it was fitted on the model this router decides with.
+
+    A layer corrects one model's scores; on another model (say, after an upgrade
+    changed the bundled one) its correction would be wrong, so it is skipped with a
+    warning until ``tierrouter train --logs`` fits a new one.
+    """
+    import warnings
+
+    from router.decision.user_layer import compatible
+    from router.log.registry import promoted_layer
+
+    layer = promoted_layer()
+    if layer is None:
+        return None
+    version = classifier.model.version if classifier.model else None
+    if not compatible(layer, version):
+        warnings.warn(
+            f"user layer {layer.name} was fitted on model {layer.base_version}, this router "
+            f"decides with {version}: deciding without it; `tierrouter train --logs` fits a "
+            "new one",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return None
+    return layer
 
 
 def _promoted_or(model: ModelChoice) -> ModelChoice:

@@ -84,12 +84,13 @@ def synthetic_log(
         log.record(rec)
     log.flush()
     for i, row in enumerate(rows):
-        if any(k in row for k in ("verdict", "tier_fix", "rating")):
+        if any(k in row for k in ("verdict", "tier_fix", "task_fix", "rating")):
             log.attach_feedback(
                 Feedback(
                     row.get("id", f"rt-syn-{i:05d}"),
                     verdict=row.get("verdict"),
                     tier=row.get("tier_fix"),
+                    task=row.get("task_fix"),
                     rating=row.get("rating"),
                     ts=t0 + i * 60 + 1,
                 )

@@ -15,8 +15,8 @@ verdict ``needed_stronger`` 3          decided + 1    2.0
 verdict ``cheaper_ok``      3          decided - 1    2.0
 verdict ``good_enough``     3          decided        2.0
 rating 1-2 / 4-5 (3: none)  3          +1 / decided   2.0
-judge (``judge:<model>``)   2          +1 if the      1.0
-                                       answer was
+judge (``judge:<model>``,   2          +1 if the      1.0
+shadow ``shadow:<model>``)             answer was
                                        not good
                                        enough, else
                                        decided
@@ -90,7 +90,7 @@ def _shift(tier: str, by: int) -> str:
 
 def feedback_signals(f: Feedback) -> list[Signal]:
     out: list[Signal] = []
-    if f.source.startswith("judge"):
+    if f.source.startswith(("judge", "shadow")):
         if f.verdict == "needed_stronger" or (f.rating is not None and f.rating < 4):
             out.append(Signal(2, f.ts, f"{f.source}: not good enough", tier_shift=1))
         elif f.verdict in ("good_enough", "cheaper_ok") or f.rating is not None:

@@ -96,10 +96,11 @@ def list_(directory: DirOption = None, store: StoreOption = None, as_json: AsJso
             f"{e.name}" + ("  * served (promoted)" if e.promoted else ""),
             [
                 ("created", when),
+                ("kind", str(m.get("kind", "model"))),
                 ("log rows", f"{rows.get('train', '—')} trained on, "
                  f"{rows.get('held_out', '—')} held out"),
-                ("held-out score", f"challenger {_metric(m, 'held_out', 'challenger', 'score')}, "
-                 f"champion {_metric(m, 'held_out', 'champion', 'score')}"),
+                ("held-out APGR", f"challenger {_metric(m, 'comparison', 'challenger_apgr')}, "
+                 f"champion {_metric(m, 'comparison', 'champion_apgr')}"),
                 ("retraining", _verdict(m)),
             ],
         )  # fmt: skip

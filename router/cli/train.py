@@ -54,26 +54,36 @@ def train(
         typer.Option(
             "--logs",
             metavar="LOG",
-            help="A decision log (a SQLite file, or a fleet's postgresql:// store, read as a "
-            "stream): train a challenger on it and promote it only if it beats the current "
-            "model on held-out log rows (in the store's registry for a postgresql:// log).",
+            help="A decision log (a SQLite file, or a fleet's postgresql:// store): fit a user "
+            "layer on its outcomes (seconds, no public data) and promote it only if it beats "
+            "the current model on held-out logged calls (APGR, paired bootstrap). With "
+            "--full, or for a postgresql:// store: retrain the whole model on the bundled "
+            "data plus the log.",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="With --logs: refit the whole model on the public data plus the log "
+            "instead of a user layer (minutes; needs the public datasets).",
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="With --logs: promote the challenger even if not better."),
     ] = False,
-    max_regression: Annotated[
+    max_task_drop: Annotated[
         float,
         typer.Option(
-            "--max-regression",
+            "--max-task-drop",
             metavar="FRACTION",
             min=0.0,
             max=1.0,
-            help="With --logs: refuse a challenger whose tier accuracy on a sample of the "
-            "bundled training rows falls more than this below the champion's.",
+            help="With --logs: refuse as broken a challenger whose task accuracy on a sample "
+            "of the bundled training rows falls more than this below the champion's.",
         ),
-    ] = 0.02,
+    ] = 0.10,
 ) -> None:
     """Train the task and tier model, print validation metrics, write the artifact.
 
@@ -94,6 +104,9 @@ def train(
     from router.cli._progress import Stages
 
     console = Console(stderr=True)
+    if logs is not None and not full and not _is_fleet(logs):
+        _train_layer(logs, force=force, seed=seed, console=console)
+        return
     use_public = _public_sets(public, console, "the given --data" if data else "data/")
     stages = Stages("train")
     if logs is not None:
@@ -102,7 +115,7 @@ def train(
             data or [],
             public=use_public,
             force=force,
-            max_regression=max_regression,
+            max_task_drop=max_task_drop,
             seed=seed,
             console=console,
             stages=stages,
@@ -221,13 +234,38 @@ def _print_metrics(console: object, meta: dict[str, object], seconds: float) -> 
     )
 
 
+def _is_fleet(logs: str) -> bool:
+    from router.db.urls import is_postgres
+
+    return is_postgres(logs)
+
+
+def _train_layer(logs: str, *, force: bool, seed: int, console: Any) -> None:
+    """A user layer on the log's outcomes, against the current champion."""
+    from training.retrain import print_result
+    from training.retrain_layer import train_layer_with_logs
+
+    try:
+        result = train_layer_with_logs(Path(logs), force=force, seed=seed)
+    except (FileNotFoundError, ValueError) as exc:  # ConfigError is a ValueError
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    print_result(result, console)
+    layer = result.metrics.get("layer", {})
+    console.print(
+        f"user layer: {layer.get('rows')} calls, prior strength {layer.get('prior')} "
+        f"(cross-validated APGR {layer.get('cv_best')}); "
+        f"{result.metrics['seconds']['total']:.1f} s"
+    )
+
+
 def _train_with_logs(
     logs: str,
     data: list[Path],
     *,
     public: bool,
     force: bool,
-    max_regression: float,
+    max_task_drop: float,
     seed: int,
     console: Any,
     stages: Any,
@@ -249,7 +287,7 @@ def _train_with_logs(
             data=data,
             public=public,
             force=force,
-            max_regression=max_regression,
+            max_task_drop=max_task_drop,
             cfg=TrainConfig(seed=seed),
             progress=stages,
             on_stage=stages,

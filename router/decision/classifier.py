@@ -22,6 +22,7 @@ from router.types import TASKS, TIERS, Contributions, Decision, Tier, band_posit
 
 if TYPE_CHECKING:
     from router.decision.artifact import ModelArtifact
+    from router.decision.user_layer import UserLayer
 
 __all__ = ["Classifier"]
 
@@ -76,6 +77,8 @@ class Classifier:
         self._tools_floor = Tier(floors["agentic_min_tier"])
         self.model_warning: str | None = None
         self.model: ModelArtifact | None = self._load_model(model)
+        # The user's outcome layer on top of the model's score (router/decision/user_layer.py).
+        self.user_layer: UserLayer | None = None
         if confidence_threshold is not None and not 0.0 <= confidence_threshold <= 1.0:
             raise ValueError(
                 f"confidence_threshold must be within [0, 1], got {confidence_threshold!r}"
@@ -117,7 +120,13 @@ class Classifier:
             if self.model_warning:
                 warnings.append(self.model_warning)
             return self._rules_decision(ex, self.rules.tier(ex), warnings)
-        return self._model_decision(ex, self.model, warnings)
+        decision = self._model_decision(ex, self.model, warnings)
+        if self.user_layer is not None:
+            floor = self._floor(ex)[0]
+            decision = self.user_layer.adjust(
+                decision, ex.values, prompt.text, floor=floor, model=self.model
+            )
+        return decision
 
     def _rules_decision(
         self, ex: Extraction, rules: TierResult, warnings: list[str], reasons: tuple[str, ...] = ()

@@ -2,7 +2,8 @@
 
 Accepted values: ``None``/``False`` (off, unless ``$TIERROUTER_LOG`` is set: ``1``
 for the default path or a file path), ``True`` (the default path), a path, a
-mapping ``{enabled, path, store_prompts, retry_window, max_age_days, max_bytes}``,
+mapping ``{enabled, path, store_prompts, retry_window, max_age_days, max_bytes,
+shadow_rate}``,
 a :class:`LogConfig`, or any object implementing
 :class:`~router.log.store.DecisionLog` (used as is).
 """
@@ -20,7 +21,10 @@ from router.errors import ConfigError
 
 __all__ = ["LogConfig", "default_redact", "open_log"]
 
-_FIELDS = ("enabled", "path", "store_prompts", "retry_window", "max_age_days", "max_bytes")
+_FIELDS = (
+    "enabled", "path", "store_prompts", "retry_window", "max_age_days", "max_bytes",
+    "shadow_rate",
+)  # fmt: skip
 # Secrets pasted into prompts: provider keys, bearer tokens, AWS key ids, private keys.
 _SECRET = re.compile(
     r"(sk-(?:ant-)?[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{20,}|AKIA[0-9A-Z]{16}"
@@ -50,6 +54,9 @@ class LogConfig:
     retry_window: float = 120.0
     max_age_days: float | None = None
     max_bytes: int | None = None
+    # The share of logged calls `tierrouter label --shadow` compares with a stronger model
+    # when no rate is given on the command line (0: only on request).
+    shadow_rate: float = 0.0
     # A postgresql:// store instead of the SQLite file (fleet mode, docs/fleet.md).
     url: str | None = None
 
@@ -98,6 +105,8 @@ class LogConfig:
                     raise ConfigError(
                         f"{where}.{f.name}: must be a non-negative number, got {raw!r}"
                     )
+                if f.name == "shadow_rate" and raw > 1:
+                    raise ConfigError(f"{where}.shadow_rate: must be within 0..1, got {raw!r}")
                 kwargs[f.name] = raw
             config = cls(**kwargs)
             return config if config.enabled else None
