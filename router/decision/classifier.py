@@ -169,9 +169,14 @@ class Classifier:
             total = sum(kept.values()) or 1.0
             tier_p = {t.value: kept.get(t.value, 0.0) / total for t in TIERS}
             reasons.append(why)
-        tier_name = max(tier_p, key=tier_p.__getitem__)
         task_name = max(task_p, key=task_p.__getitem__)
         expected = sum([tier_p[value] * rank for value, rank in _TIER_RANKS])
+        if prediction.fail_logit is not None:
+            return self._scored_decision(
+                ex, model, prediction.fail_logit, expected, tier_p, task_p, task_name,
+                source, floor, reasons, warnings,
+            )  # fmt: skip
+        tier_name = max(tier_p, key=tier_p.__getitem__)
         lo, hi = _BANDS[tier_name]
         # Inside the band: the expected rank relative to the chosen tier, plus the
         # artifact's log-length term (its weight was chosen on held-out sources),
@@ -199,6 +204,54 @@ class Classifier:
             source=source,
             # Each signal's share of the chosen tier's logit under the model.
             features=Contributions(ex.values, model.signal_weights[tier_name]),
+            reasons=tuple(reasons),
+            warnings=tuple(warnings),
+            estimated_tokens=ex.tokens,
+            has_tools=ex.prompt.has_tools,
+            has_images=ex.prompt.has_images,
+            model_version=model.version,
+        )
+
+    def _scored_decision(
+        self,
+        ex: Extraction,
+        model: ModelArtifact,
+        fail_logit: float,
+        expected: float,
+        tier_p: dict[str, float],
+        task_p: dict[str, float],
+        task_name: str,
+        source: str,
+        floor: int,
+        reasons: list[str],
+        warnings: list[str],
+    ) -> Decision:
+        """The artifact's outcome score decides: score = P(cheap model falls short), and
+        the tier is the score's band between the artifact's cut points, so a higher tier
+        never has a lower score. A capability floor lifts both together."""
+        z = fail_logit + model.score_rank_weight * expected
+        score = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+        cuts = model.score_cuts
+        rank = sum([score >= c for c in cuts])
+        if rank < floor:
+            rank = floor
+            score = max(score, cuts[floor - 1])
+        tier = TIERS[rank]
+        reasons.insert(
+            0,
+            f"{source}: P(cheap model falls short)={score:.2f} -> {tier.value}, "
+            f"P({task_name})={task_p[task_name]:.2f}",
+        )
+        return Decision(
+            task=_TASK_OF[task_name],
+            task_scores=task_p,
+            tier=tier,
+            tier_probabilities=tier_p,
+            score=score,
+            confidence=round(min(max(tier_p.values()), max(task_p.values())), 4),
+            language=ex.language,
+            source=source,
+            features=Contributions(ex.values, model.signal_weights[tier.value]),
             reasons=tuple(reasons),
             warnings=tuple(warnings),
             estimated_tokens=ex.tokens,
