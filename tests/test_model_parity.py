@@ -181,7 +181,8 @@ def test_length_weight_moves_long_prompts_up_and_short_ones_down(tmp_path: Path)
     import math
 
     path = _copy_artifact(tmp_path)
-    _edit(path, within_tier={"length_weight": 0.5, "length_center": 4.0})
+    # The within-tier score is what an artifact without an outcome score uses.
+    _edit(path, score=None, within_tier={"length_weight": 0.5, "length_center": 4.0})
     heavy = Classifier(model=path)
     _edit(path, within_tier={"length_weight": 0.0, "length_center": 4.0})
     flat = Classifier(model=path)

@@ -110,7 +110,7 @@ class TrainConfig:
     ngram_tail: int = 64
     # Decision.score from outcomes (training/outcome_score.py): C candidates, chosen on
     # this many folds of whole outcome sets; an empty grid keeps the within-tier score.
-    score_c_grid: tuple[float, ...] = ()
+    score_c_grid: tuple[float, ...] = (0.1, 1.0)
     score_folds: int = 3
 
 
@@ -735,10 +735,14 @@ def _outcome_score(
         if held_out_tier is not None
         else None
     )
+    chosen = held_out_tier.argmax(axis=1) if held_out_tier is not None else None
+    log_tokens = np.log1p(np.asarray([ex.tokens for ex in data.extractions], dtype=np.float64))
     return fit_score(
         data.examples,
         F.matrix(rows),
         rank,
+        chosen,
+        log_tokens,
         ranks,
         data.weights(),
         cfg.score_c_grid,
@@ -864,6 +868,7 @@ def train(
         {
             "kind": "probability that the cheap model of a pair falls short",
             "rank_weight": score_fit.rank_weight,
+            "length_weight": score_fit.length_weight,
             "cuts": list(score_fit.cuts),
         }
         if score_fit is not None

@@ -20,11 +20,12 @@ The feature vector, in order:
 
 Version 2 artifacts (no ``ngrams``) still load.
 
-Format 3 may also carry an outcome score (``score`` in the JSON: ``rank_weight`` and
-three ascending ``cuts``; ``score_coef``/``score_intercept`` in the ``.npz``):
-``Decision.score = sigmoid(score_coef . x + score_intercept + rank_weight * E[tier rank])``,
-the calibrated chance that a cheap model falls short, and the tier is the band of the
-score between the cuts (``training/outcome_score.py``).
+Format 3 may also carry an outcome score (``score`` in the JSON: ``rank_weight``,
+``length_weight`` and three ascending ``cuts``; ``score_coef``/``score_intercept`` in the
+``.npz``): ``sigmoid(score_coef . x + score_intercept + rank_weight * E[tier rank] +
+length_weight * log(1 + tokens))`` is the calibrated chance that a cheap model falls
+short, and ``Decision.score`` is that, clamped into the chosen tier's band between the
+cuts (``training/outcome_score.py``).
 """
 
 from __future__ import annotations
@@ -273,6 +274,7 @@ class ModelArtifact:
             heads.append(arrays["score_coef"])
             biases.append(arrays["score_intercept"])
             self.score_rank_weight = float(score["rank_weight"])
+            self.score_length_weight = float(score["length_weight"])
             self.score_cuts: tuple[float, ...] = tuple(float(c) for c in score["cuts"])
         self._weights = np.ascontiguousarray(np.concatenate(heads, axis=0).T)
         self._bias = np.concatenate(biases)
@@ -431,11 +433,13 @@ def _validate(
     if score is not None:
         try:
             cuts = [float(c) for c in score["cuts"]]
-            rank_weight = float(score["rank_weight"])
+            weights = [float(score["rank_weight"]), float(score["length_weight"])]
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelArtifactError(f"{where}: missing or malformed field score {exc}") from None
-        if len(cuts) != len(tier_classes) - 1 or cuts != sorted(cuts) or not all(
-            math.isfinite(x) for x in [*cuts, rank_weight]
+        if (
+            len(cuts) != len(tier_classes) - 1
+            or cuts != sorted(cuts)
+            or not all(math.isfinite(x) for x in [*cuts, *weights])
         ):
             raise ModelArtifactError(
                 f"{where}: score.cuts must be {len(tier_classes) - 1} finite, ascending "

@@ -174,7 +174,7 @@ class Classifier:
         if prediction.fail_logit is not None:
             return self._scored_decision(
                 ex, model, prediction.fail_logit, expected, tier_p, task_p, task_name,
-                source, floor, reasons, warnings,
+                source, reasons, warnings,
             )  # fmt: skip
         tier_name = max(tier_p, key=tier_p.__getitem__)
         lo, hi = _BANDS[tier_name]
@@ -222,25 +222,30 @@ class Classifier:
         task_p: dict[str, float],
         task_name: str,
         source: str,
-        floor: int,
         reasons: list[str],
         warnings: list[str],
     ) -> Decision:
-        """The artifact's outcome score decides: score = P(cheap model falls short), and
-        the tier is the score's band between the artifact's cut points, so a higher tier
-        never has a lower score. A capability floor lifts both together."""
-        z = fail_logit + model.score_rank_weight * expected
-        score = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+        """Score = P(cheap model falls short) from the artifact's outcome score, clamped
+        into the band of the tier the tier head chose (cut points in the artifact), so a
+        higher tier never has a lower score. ``tier_p`` is already floored."""
+        z = (
+            fail_logit
+            + model.score_rank_weight * expected
+            + model.score_length_weight * math.log1p(ex.tokens)
+        )
+        p_fail = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+        tier_name = max(tier_p, key=tier_p.__getitem__)
+        tier = _TIER_OF[tier_name]
         cuts = model.score_cuts
-        rank = sum([score >= c for c in cuts])
-        if rank < floor:
-            rank = floor
-            score = max(score, cuts[floor - 1])
-        tier = TIERS[rank]
+        lo = cuts[tier.rank - 1] if tier.rank > 0 else 0.0
+        hi = cuts[tier.rank] if tier.rank < len(cuts) else 1.0
+        score = min(max(p_fail, lo), hi)
         reasons.insert(
             0,
-            f"{source}: P(cheap model falls short)={score:.2f} -> {tier.value}, "
-            f"P({task_name})={task_p[task_name]:.2f}",
+            f"{source}: P({tier_name})={tier_p[tier_name]:.2f}, "
+            f"P({task_name})={task_p[task_name]:.2f}, "
+            f"P(cheap model falls short)={p_fail:.2f}"
+            + ("" if score == p_fail else f" (kept in {tier_name}'s band: {score:.2f})"),
         )
         return Decision(
             task=_TASK_OF[task_name],
