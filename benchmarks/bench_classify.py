@@ -128,7 +128,10 @@ def make_skeleton(router: Any) -> Callable[[str], Any]:
         cols += hits
         vals += [1.0] * len(hits)
         logits = (np.dot(vals, weights.take(cols, axis=0)) + bias).tolist()
-        task_p, tier_p = _softmax(logits[:n_task]), _softmax(logits[n_task:])
+        # An artifact with an outcome score has one more column after the tier head's.
+        n_tier = len(model.tier_classes)
+        task_p = _softmax(logits[:n_task])
+        tier_p = _softmax(logits[n_task : n_task + n_tier])
         best = max(range(len(tier_p)), key=tier_p.__getitem__)
         return Decision(
             task=tasks[max(range(n_task), key=task_p.__getitem__)],

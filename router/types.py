@@ -123,10 +123,14 @@ class Contributions(Mapping[str, FeatureContribution]):
 class Decision:
     """What the router decided about one request, and why.
 
-    ``score`` is a continuous difficulty in ``[0, 1]``: each tier owns a quarter of
-    the range (see :func:`tier_band`), so thresholding ``score`` never contradicts
-    ``tier``. Inside the band the model orders prompts by expected tier rank and
-    prompt length (weights in the artifact); the rules by their own score.
+    ``score`` is a continuous difficulty in ``[0, 1]`` that never contradicts ``tier``:
+    a higher tier never has a lower score. With a model that carries an outcome score
+    (the bundled one does), ``score`` is the calibrated probability that a cheap model
+    falls short on the prompt, and ``tier`` is the band of ``score`` between the
+    artifact's three cut points (``ModelArtifact.score_cuts``); ``tier_probabilities``
+    stay the tier head's. Otherwise each tier owns a quarter of the range (see
+    :func:`tier_band`): inside it the model orders prompts by expected tier rank and
+    prompt length (weights in the artifact), the rules by their own score.
     ``tier_probabilities`` covers all four tiers and sums to 1.
     The routing fields (``model`` onwards) are filled when a call is routed.
     """

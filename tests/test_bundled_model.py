@@ -20,6 +20,9 @@ def _shared_datasets() -> Path | None:
 
 
 @pytest.mark.slow
+# A full training run: about 4 minutes on 2 busy cores since the hashed n-grams, over the
+# suite's 300 s default.
+@pytest.mark.timeout(1200)
 def test_train_reproduces_the_bundled_model(tmp_path: Path) -> None:
     """Default training on the bundled data gives the shipped coefficients.
 

@@ -67,8 +67,14 @@ def _check_invariants(decision: object) -> None:
     assert set(decision.tier_probabilities) == {t.value for t in TIERS}
     assert math.isclose(sum(decision.tier_probabilities.values()), 1.0, abs_tol=1e-9)
     assert math.isclose(sum(decision.task_scores.values()), 1.0, abs_tol=1e-9)
-    lo, hi = tier_band(decision.tier)
-    assert lo <= decision.score < hi
+    model = _ROUTER.classifier.model
+    if decision.source != "rules" and model is not None and model.has_score:
+        # The outcome score: the tier's band lies between the artifact's cut points.
+        edges = (0.0, *model.score_cuts, 1.0)
+        assert edges[decision.tier.rank] <= decision.score <= edges[decision.tier.rank + 1]
+    else:
+        lo, hi = tier_band(decision.tier)
+        assert lo <= decision.score < hi
     assert 0.0 <= decision.confidence <= 1.0
     probabilities = decision.tier_probabilities
     assert max(probabilities, key=probabilities.__getitem__) == decision.tier.value

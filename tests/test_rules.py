@@ -108,6 +108,17 @@ def test_harness_boilerplate_is_stripped(rules_router: Router) -> None:
     assert rules_router.classify(f"{reminder}\nthanks!").tier is Tier.SIMPLE
 
 
+def test_prompt_length_counts_what_the_user_wrote(rules_router: Router) -> None:
+    """A 6 kB harness block in front of "say hi" adds nothing to the length, even when
+    the block is longer than the scanned sample and its end falls outside it."""
+    block = "<system-reminder>" + "Context about the repository. " * 1000 + "</system-reminder>"
+    alone = rules_router.classify("say hi")
+    for prompt in (f"{block}\nsay hi", f"{block}{block}say hi", f"say hi{block}"):
+        decided = rules_router.classify(prompt)
+        assert decided.estimated_tokens == alone.estimated_tokens
+        assert decided.tier is Tier.SIMPLE
+
+
 def test_earlier_turns_count_as_context(rules_router: Router) -> None:
     """An earlier technical turn raises a terse follow-up above the same text alone."""
     alone = rules_router.classify("and now make it faster")

@@ -21,6 +21,7 @@ import numpy as np
 from router.decision.artifact import FLAG_NAMES, FeatureLayout, Featurizer
 from router.decision.features import SIGNAL_NAMES, Extraction, FeatureExtractor
 from router.decision.inputs import read_prompt
+from router.decision.ngrams import HashSpec, grams
 from training.examples import Example
 
 if TYPE_CHECKING:
@@ -86,13 +87,32 @@ def make_layout(
     *,
     languages: Sequence[str] = DEFAULT_LANGUAGES,
     length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
+    ngrams: HashSpec | None = None,
 ) -> FeatureLayout:
     return FeatureLayout(
         signals=SIGNAL_NAMES,
         languages=tuple(languages),
         length_edges=tuple(float(e) for e in length_edges),
         vocabulary=tuple(vocabulary),
+        ngrams=ngrams,
     )
+
+
+def hash_ngrams(extractions: Sequence[Extraction], spec: HashSpec) -> sp.csr_matrix:
+    """The hashed n-gram block with scikit-learn, as the router computes it with mmh3.
+
+    ``FeatureHasher`` without alternate signs hashes each gram with MurmurHash3 (seed 0)
+    into ``abs(h) % n_features``, the rule :func:`router.decision.ngrams.hashed` follows;
+    rows are then scaled to unit length as there. ``tests/test_ngrams.py`` checks parity.
+    """
+    from sklearn.feature_extraction import FeatureHasher
+    from sklearn.preprocessing import normalize
+
+    hasher = FeatureHasher(n_features=spec.n_features, input_type="string", alternate_sign=False)
+    # The text alone, not the router's tokens: this is the independent side of the parity.
+    docs = [sorted(grams(ex.text, spec.head, spec.tail)) for ex in extractions]
+    block = hasher.transform(docs)
+    return normalize(block, norm="l2", copy=False).tocsr()
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,7 @@ class FeatureGroups:
     languages: bool = True
     length_buckets: bool = True
     vocabulary: bool = True
+    ngrams: bool = True
 
     def label(self) -> str:
         off = [
@@ -114,6 +135,7 @@ class FeatureGroups:
                 ("languages", self.languages),
                 ("length_buckets", self.length_buckets),
                 ("vocabulary", self.vocabulary),
+                ("ngrams", self.ngrams),
             )
             if not on
         ]
@@ -122,29 +144,42 @@ class FeatureGroups:
 
 @dataclass
 class Rows:
-    """Featurised rows: the dense block and each row's vocabulary indices."""
+    """Featurised rows: the dense block, each row's vocabulary indices, the n-gram block."""
 
     dense: np.ndarray[Any, np.dtype[np.float64]]
     words: list[list[int]]
     layout: FeatureLayout
+    ngrams: sp.csr_matrix | None = None
 
     @classmethod
-    def build(cls, extractions: Sequence[Extraction], layout: FeatureLayout) -> Rows:
+    def build(
+        cls,
+        extractions: Sequence[Extraction],
+        layout: FeatureLayout,
+        ngrams: sp.csr_matrix | None = None,
+    ) -> Rows:
+        """``ngrams``: the rows' :func:`hash_ngrams` block, when already computed (it does
+        not depend on the vocabulary, so folds share it)."""
         featurizer = Featurizer(layout)
         dense = np.asarray([featurizer.dense(ex) for ex in extractions], dtype=np.float64)
         dense = dense.reshape(len(extractions), layout.dense_size)
-        return cls(dense, [featurizer.word_indices(ex) for ex in extractions], layout)
+        if layout.ngrams is not None and ngrams is None:
+            ngrams = hash_ngrams(extractions, layout.ngrams)
+        if layout.ngrams is None:
+            ngrams = None
+        return cls(dense, [featurizer.word_indices(ex) for ex in extractions], layout, ngrams)
 
     def take(self, index: Sequence[int] | np.ndarray[Any, Any]) -> Rows:
         idx = np.asarray(index, dtype=np.int64)
-        return Rows(self.dense[idx], [self.words[i] for i in idx.tolist()], self.layout)
+        block = self.ngrams[idx] if self.ngrams is not None else None
+        return Rows(self.dense[idx], [self.words[i] for i in idx.tolist()], self.layout, block)
 
     def __len__(self) -> int:
         return len(self.words)
 
 
 def matrix(rows: Rows, groups: FeatureGroups = FeatureGroups()) -> sp.csr_matrix:
-    """The CSR design matrix ``[dense | vocabulary presence]`` in layout column order."""
+    """The CSR design matrix ``[dense | vocabulary presence | n-grams]`` in layout order."""
     import scipy.sparse as sp
 
     layout = rows.layout
@@ -168,4 +203,10 @@ def matrix(rows: Rows, groups: FeatureGroups = FeatureGroups()) -> sp.csr_matrix
     right = sp.csr_matrix(
         (np.ones(len(indices)), indices, indptr), shape=(n, len(layout.vocabulary))
     )
-    return sp.hstack([left, right], format="csr")
+    blocks = [left, right]
+    if layout.ngrams is not None:
+        if rows.ngrams is not None and groups.ngrams:
+            blocks.append(rows.ngrams)
+        else:
+            blocks.append(sp.csr_matrix((n, layout.ngrams.n_features)))
+    return sp.hstack(blocks, format="csr")

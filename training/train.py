@@ -10,8 +10,9 @@ Protocol (every choice below is made on training data only; eval sets never are 
    id (stable when rows are added). Model selection, temperature and the
    low-confidence policy are fitted on it; the other 80 % fits the candidates.
 3. **Selection, per head.** ``C`` over a small grid with every feature group, then
-   each group (language one-hot, length buckets, vocabulary) dropped in turn, and
-   class balancing, keeping whatever lowers the weighted validation log-loss. A
+   each group (language one-hot, length buckets, vocabulary, hashed n-grams) dropped
+   in turn, and class balancing, keeping whatever lowers the weighted validation
+   log-loss. A
    dropped group is zeroed, not removed, so its coefficients export as zeros and
    the artifact layout stays the same.
 4. **Held-out sources.** Hold-out units (each project ``source``, each public set,
@@ -46,6 +47,7 @@ import numpy as np
 
 from router.decision.artifact import ARTIFACT_FORMAT, ARTIFACT_VERSION, FeatureLayout
 from router.decision.features import Extraction
+from router.decision.ngrams import HashSpec
 from router.types import band_position
 from training import featurize as F
 from training.examples import TASK_NAMES, TIER_NAMES, Example
@@ -100,6 +102,16 @@ class TrainConfig:
     # Candidate weights of log(1 + tokens) next to the expected tier rank inside a
     # tier's band (see _within_tier); 0 keeps the expected rank alone.
     length_weight_grid: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
+    # Hashed word and CJK character n-grams beside the extractors and the vocabulary
+    # (router/decision/ngrams.py); 0 buckets leaves them out. The vocabulary sees
+    # the 3,000 most frequent words only; these see every word and every CJK pair.
+    ngram_features: int = 2**14
+    ngram_head: int = 256
+    ngram_tail: int = 64
+    # Decision.score from outcomes (training/outcome_score.py): C candidates, chosen on
+    # this many folds of whole outcome sets; an empty grid keeps the within-tier score.
+    score_c_grid: tuple[float, ...] = (0.1, 1.0)
+    score_folds: int = 3
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,7 @@ class HeadChoice:
             "languages": self.groups.languages,
             "length_buckets": self.groups.length_buckets,
             "vocabulary": self.groups.vocabulary,
+            "ngrams": self.groups.ngrams,
             "class_weight": "balanced" if self.balanced else None,
         }
 
@@ -341,6 +354,23 @@ class _Data:
     examples: list[Example]
     extractions: list[Extraction]
     cfg: TrainConfig
+    _ngrams: Any = None
+
+    def ngram_spec(self) -> HashSpec | None:
+        cfg = self.cfg
+        if cfg.ngram_features <= 0:
+            return None
+        return HashSpec(cfg.ngram_features, cfg.ngram_head, cfg.ngram_tail)
+
+    def ngrams(self) -> Any:
+        """Every row's hashed n-gram block, computed once: it needs no vocabulary."""
+        spec = self.ngram_spec()
+        if spec is not None and self._ngrams is None:
+            self._ngrams = F.hash_ngrams(self.extractions, spec)
+        return self._ngrams
+
+    def rows(self, layout: FeatureLayout) -> F.Rows:
+        return F.Rows.build(self.extractions, layout, self.ngrams())
 
     def labels(self, head: str) -> np.ndarray[Any, Any]:
         return np.asarray([getattr(ex, head) or "" for ex in self.examples], dtype=object)
@@ -364,7 +394,7 @@ class _Data:
             min_df=self.cfg.min_df,
             max_size=self.cfg.vocabulary_size,
         )
-        return F.make_layout(vocab, length_edges=self.cfg.length_edges)
+        return F.make_layout(vocab, length_edges=self.cfg.length_edges, ngrams=self.ngram_spec())
 
 
 def _select(
@@ -399,7 +429,10 @@ def _select(
 
     best = min((HeadChoice(c, F.FeatureGroups(), False) for c in cfg.c_grid), key=score)
     best_loss = min(t["val_logloss"] for t in trials)
-    for name in ("languages", "length_buckets", "vocabulary"):
+    droppable = ["languages", "length_buckets", "vocabulary"]
+    if rows.layout.ngrams is not None:
+        droppable.append("ngrams")
+    for name in droppable:
         candidate = replace(best, groups=replace(best.groups, **{name: False}))
         loss = score(candidate)
         if loss < best_loss:
@@ -492,7 +525,7 @@ def _fit_heads(
     layout: FeatureLayout | None = None,
 ) -> tuple[FeatureLayout, dict[str, Any], F.Rows]:
     layout = layout or data.layout(train_idx)
-    rows = F.Rows.build(data.extractions, layout)
+    rows = data.rows(layout)
     w = data.weights()
     ests = {}
     for head in HEADS:
@@ -675,6 +708,50 @@ def _within_tier(
     }
 
 
+def _outcome_score(
+    data: _Data,
+    rows: F.Rows,
+    held_out_tier: np.ndarray[Any, Any] | None,
+    tick: Callable[[str], None],
+) -> Any:
+    """The outcome score (training/outcome_score.py), or None when it is off or has no data."""
+    from training.outcome_score import fit_score
+
+    cfg = data.cfg
+    if not cfg.score_c_grid:
+        return None
+    y = data.labels("tier")
+    guide = np.asarray(
+        [
+            ex.hand_labelled or ex.source.startswith(_PROJECT_PREFIX) or _set_name(ex) == "user"
+            for ex in data.examples
+        ]
+    )
+    ranks = np.asarray(
+        [TIER_RANK.get(str(c), -1) if g else -1 for c, g in zip(y, guide, strict=True)]
+    )
+    rank = (
+        held_out_tier @ np.arange(len(TIER_NAMES), dtype=np.float64)
+        if held_out_tier is not None
+        else None
+    )
+    chosen = held_out_tier.argmax(axis=1) if held_out_tier is not None else None
+    log_tokens = np.log1p(np.asarray([ex.tokens for ex in data.extractions], dtype=np.float64))
+    return fit_score(
+        data.examples,
+        F.matrix(rows),
+        rank,
+        chosen,
+        log_tokens,
+        ranks,
+        data.weights(),
+        cfg.score_c_grid,
+        cfg.score_folds,
+        cfg.max_iter,
+        tick,
+    )
+
+
 def _family(ex: Example) -> str:
     """Reporting bucket: project sources by name, MMLU as one, other public sets by name."""
     if ex.source.startswith("routellm_outcomes/mmlu"):
@@ -692,7 +769,10 @@ def train(
     import sklearn
 
     started = time.perf_counter()
-    steps = 3 + 2 * (len(cfg.c_grid) + 4) + cfg.holdout_folds + 1
+    steps = (
+        3 + 2 * (len(cfg.c_grid) + 5) + cfg.holdout_folds + 1
+        + len(cfg.score_c_grid) * cfg.score_folds + 1
+    )  # fmt: skip
     done = 0
 
     def tick(what: str) -> None:
@@ -712,7 +792,7 @@ def train(
     if len(val_idx) == 0 or len(fit_idx) == 0:
         raise ValueError(f"{n} rows are too few for a validation split")
     layout = data.layout(fit_idx)
-    rows = F.Rows.build(data.extractions, layout)
+    rows = data.rows(layout)
     w = data.weights()
     tick("vocabulary")
 
@@ -757,8 +837,9 @@ def train(
     tick("low-confidence policy")
 
     everything = np.arange(n)
-    layout, ests, _ = _fit_heads(data, everything, choices)
+    layout, ests, final_rows = _fit_heads(data, everything, choices)
     tick("final fit")
+    score_fit = _outcome_score(data, final_rows, held_out_tier, tick)
     arrays: dict[str, np.ndarray[Any, Any]] = {}
     for head in HEADS:
         est = ests[head]
@@ -775,11 +856,25 @@ def train(
         arrays[f"{head}_coef"] = coef
         arrays[f"{head}_intercept"] = bias
 
+    if score_fit is not None:
+        arrays["score_coef"] = score_fit.coef.reshape(1, -1)
+        arrays["score_intercept"] = np.asarray([score_fit.intercept])
     digest = hashlib.sha256()
     for name in sorted(arrays):
         digest.update(np.ascontiguousarray(arrays[name]).tobytes())
     # The within-tier weights change decisions as much as the coefficients do.
     digest.update(json.dumps(within["score"], sort_keys=True).encode())
+    score_meta = (
+        {
+            "kind": "probability that the cheap model of a pair falls short",
+            "rank_weight": score_fit.rank_weight,
+            "length_weight": score_fit.length_weight,
+            "cuts": list(score_fit.cuts),
+        }
+        if score_fit is not None
+        else None
+    )
+    digest.update(json.dumps(score_meta, sort_keys=True).encode())
     seconds = time.perf_counter() - started
     meta: dict[str, Any] = {
         "format": ARTIFACT_FORMAT,
@@ -806,6 +901,7 @@ def train(
         },
         "low_confidence": {"threshold": low_conf["threshold"], "policy": low_conf["policy"]},
         "within_tier": within["score"],
+        **({"score": score_meta} if score_meta is not None else {}),
         "training": {
             "seed": cfg.seed,
             "rows": n,
@@ -819,6 +915,11 @@ def train(
                 "holdout_folds": cfg.holdout_folds,
                 "max_iter": cfg.max_iter,
                 "length_weight_grid": list(cfg.length_weight_grid),
+                "ngram_features": cfg.ngram_features,
+                "ngram_head": cfg.ngram_head,
+                "ngram_tail": cfg.ngram_tail,
+                "score_c_grid": list(cfg.score_c_grid),
+                "score_folds": cfg.score_folds,
             },
             "seconds": round(seconds, 1),
             "manifest": manifest or {},
@@ -827,6 +928,7 @@ def train(
             "validation": validation,
             "low_confidence_selection": low_conf,
             "within_tier_selection": within["selection"],
+            **({"outcome_score": score_fit.report} if score_fit is not None else {}),
             "held_out_sources": held_out,
         },
     }

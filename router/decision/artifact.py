@@ -14,7 +14,18 @@ The feature vector, in order:
 * ``flags``: has_tools, has_images, wants_structured, multi_turn;
 * ``languages``: a one-hot of the detected language over the artifact's list;
 * ``length_buckets``: a one-hot of the estimated token count over bucket edges;
-* ``vocabulary``: presence (0/1) of each vocabulary word among the turn's words.
+* ``vocabulary``: presence (0/1) of each vocabulary word among the turn's words;
+* ``ngrams`` (format version 3): the turn's hashed word and CJK character n-grams
+  (:mod:`router.decision.ngrams`), ``n_features`` buckets scaled to unit length.
+
+Version 2 artifacts (no ``ngrams``) still load.
+
+Format 3 may also carry an outcome score (``score`` in the JSON: ``rank_weight``,
+``length_weight`` and three ascending ``cuts``; ``score_coef``/``score_intercept`` in the
+``.npz``): ``sigmoid(score_coef . x + score_intercept + rank_weight * E[tier rank] +
+length_weight * log(1 + tokens))`` is the calibrated chance that a cheap model falls
+short, and ``Decision.score`` is that, clamped into the chosen tier's band between the
+cuts (``training/outcome_score.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router.decision.features import FEATURE_NAMES, SIGNAL_NAMES, Extraction
+from router.decision.ngrams import HashSpec, columns, grams, hashed
 from router.errors import ModelArtifactError
 from router.types import TASKS, TIERS
 
@@ -46,7 +58,9 @@ __all__ = [
 ]
 
 ARTIFACT_FORMAT = "tierrouter-lr"
-ARTIFACT_VERSION = 2
+ARTIFACT_VERSION = 3
+# Version 2 is version 3 without hashed n-grams: it reads the same.
+_READABLE_VERSIONS = (2, 3)
 FLAG_NAMES: tuple[str, ...] = ("has_tools", "has_images", "wants_structured", "multi_turn")
 _BUNDLED_NAME = "tierrouter-model"
 
@@ -69,6 +83,7 @@ class FeatureLayout:
     languages: tuple[str, ...]
     length_edges: tuple[float, ...]
     vocabulary: tuple[str, ...]
+    ngrams: HashSpec | None = None
 
     @property
     def dense_size(self) -> int:
@@ -77,8 +92,13 @@ class FeatureLayout:
         )
 
     @property
-    def size(self) -> int:
+    def ngram_offset(self) -> int:
+        """The column of the first hashed n-gram bucket."""
         return self.dense_size + len(self.vocabulary)
+
+    @property
+    def size(self) -> int:
+        return self.ngram_offset + (self.ngrams.n_features if self.ngrams else 0)
 
     def names(self) -> list[str]:
         """Column names, in vector order."""
@@ -90,24 +110,30 @@ class FeatureLayout:
             *(f"lang:{lang}" for lang in self.languages),
             *(f"len:{b}" for b in buckets),
             *(f"word:{w}" for w in self.vocabulary),
+            *(f"ngram:{b}" for b in range(self.ngrams.n_features if self.ngrams else 0)),
         ]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "signals": list(self.signals),
             "flags": list(FLAG_NAMES),
             "languages": list(self.languages),
             "length_edges": list(self.length_edges),
             "vocabulary": list(self.vocabulary),
         }
+        if self.ngrams is not None:
+            out["ngrams"] = self.ngrams.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FeatureLayout:
+        ngrams = data.get("ngrams")
         return cls(
             signals=tuple(data["signals"]),
             languages=tuple(data["languages"]),
             length_edges=tuple(float(x) for x in data["length_edges"]),
             vocabulary=tuple(data["vocabulary"]),
+            ngrams=HashSpec.from_json(ngrams) if ngrams is not None else None,
         )
 
 
@@ -124,6 +150,16 @@ class Featurizer:
         self._lang_offset = len(layout.signals) + len(FLAG_NAMES)
         self._len_offset = self._lang_offset + len(layout.languages)
         self._words_offset = layout.dense_size
+        self._ngrams = layout.ngrams
+        self._ngram_offset = layout.ngram_offset
+        self._ngram_cache: dict[str, int] = {}
+
+    def ngram_values(self, ex: Extraction) -> dict[int, float]:
+        """Bucket -> value of the turn's hashed n-grams (empty without them)."""
+        spec = self._ngrams
+        if spec is None:
+            return {}
+        return hashed(grams(ex.text, spec.head, spec.tail, ex.ordered_words), spec.n_features)
 
     def dense(self, ex: Extraction) -> list[float]:
         values = ex.values
@@ -180,6 +216,16 @@ class Featurizer:
         words = [offset + index[w] for w in ex.words & self._words]
         cols += words
         vals += [1.0] * len(words)
+        spec = self._ngrams
+        if spec is not None:
+            more, value = columns(
+                grams(ex.text, spec.head, spec.tail, ex.ordered_words),
+                spec.n_features,
+                self._ngram_offset,
+                self._ngram_cache,
+            )
+            cols += more
+            vals += [value] * len(more)
         return cols, vals
 
 
@@ -190,6 +236,8 @@ class Prediction:
     task: dict[str, float]
     tier: dict[str, float]
     confidence: float
+    # The outcome score's own logit (before the tier-rank term); None without one.
+    fail_logit: float | None = None
 
 
 class ModelArtifact:
@@ -217,10 +265,19 @@ class ModelArtifact:
         self.tier_classes: tuple[str, ...] = tuple(meta["heads"]["tier"]["classes"])
         # Both heads side by side, one row per input column: a prediction is
         # one gather of the prompt's non-zero columns and one small product.
-        self._weights = np.ascontiguousarray(
-            np.concatenate([arrays["task_coef"], arrays["tier_coef"]], axis=0).T
-        )
-        self._bias = np.concatenate([arrays["task_intercept"], arrays["tier_intercept"]])
+        heads = [arrays["task_coef"], arrays["tier_coef"]]
+        biases = [arrays["task_intercept"], arrays["tier_intercept"]]
+        # The outcome score (format 3, optional): one more column in the same product.
+        score = meta.get("score")
+        self.has_score = score is not None
+        if score is not None:
+            heads.append(arrays["score_coef"])
+            biases.append(arrays["score_intercept"])
+            self.score_rank_weight = float(score["rank_weight"])
+            self.score_length_weight = float(score["length_weight"])
+            self.score_cuts: tuple[float, ...] = tuple(float(c) for c in score["cuts"])
+        self._weights = np.ascontiguousarray(np.concatenate(heads, axis=0).T)
+        self._bias = np.concatenate(biases)
         self._bias_list: list[float] = self._bias.tolist()
         self._n_task = len(self.task_classes)
         tier_coef = arrays["tier_coef"]
@@ -248,25 +305,36 @@ class ModelArtifact:
         # by about 1.5 µs, a tenth of the model's share of a decision.
         logits = (self._np.dot(vals, self._weights.take(cols, axis=0)) + self._bias).tolist()
         n = self._n_task
+        m = n + len(self.tier_classes)
         task = _softmax(logits[:n])
-        tier = _softmax(logits[n:])
+        tier = _softmax(logits[n:m])
         return Prediction(
             task=dict(zip(self.task_classes, task, strict=True)),
             tier=dict(zip(self.tier_classes, tier, strict=True)),
             confidence=min(max(task), max(tier)),
+            fail_logit=logits[m] if self.has_score else None,
         )
 
     def predict_proba_rows(
-        self, dense: npt.NDArray[np.float64], words: Sequence[Sequence[int]]
+        self,
+        dense: npt.NDArray[np.float64],
+        words: Sequence[Sequence[int]],
+        ngrams: Sequence[Mapping[int, float]] = (),
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Batch scoring for evaluation: rows of dense features and their word indices."""
+        """Batch scoring for evaluation: rows of dense features, their word indices and
+        (for an artifact with n-grams) their bucket values (:meth:`Featurizer.ngram_values`)."""
         size = self.layout.dense_size
         logits = dense @ self._weights[:size] + self._bias
         for i, idx in enumerate(words):
             if len(idx):
                 logits[i] += self._weights[[size + j for j in idx]].sum(axis=0)
+        offset = self.layout.ngram_offset
+        for i, values in enumerate(ngrams):
+            for b, v in values.items():
+                logits[i] += v * self._weights[offset + b]
         n = self._n_task
-        return _softmax_rows(logits[:, :n]), _softmax_rows(logits[:, n:])
+        m = n + len(self.tier_classes)
+        return _softmax_rows(logits[:, :n]), _softmax_rows(logits[:, n:m])
 
 
 def _softmax(logits: list[float]) -> list[float]:
@@ -307,13 +375,13 @@ def load_artifact(path: str | Path) -> ModelArtifact:
         ) from None
     if not isinstance(meta, dict) or meta.get("format") != ARTIFACT_FORMAT:
         raise ModelArtifactError(f"{meta_path}: not a {ARTIFACT_FORMAT} artifact")
-    if meta.get("format_version") != ARTIFACT_VERSION:
+    if meta.get("format_version") not in _READABLE_VERSIONS:
         # Version 1 had no within-tier score weights; guessing them would change
         # every decision's score without saying so.
         raise ModelArtifactError(
             f"{meta_path}: format_version {meta.get('format_version')!r} is not supported "
-            f"(this tierrouter reads version {ARTIFACT_VERSION}: version 2 added the "
-            "within-tier score weights); retrain with `tierrouter train`"
+            f"(this tierrouter reads versions 2 and {ARTIFACT_VERSION}: version 2 added the "
+            "within-tier score weights, 3 hashed n-grams); retrain with `tierrouter train`"
         )
     try:
         with np.load(arrays_path, allow_pickle=False) as npz:
@@ -333,6 +401,8 @@ def _validate(
 
     try:
         layout = FeatureLayout.from_json(meta["features"])
+        if layout.ngrams is not None and meta.get("format_version") != ARTIFACT_VERSION:
+            raise ValueError("hashed n-grams need format_version 3")
         task_classes = list(meta["heads"]["task"]["classes"])
         tier_classes = list(meta["heads"]["tier"]["classes"])
         within = meta["within_tier"]
@@ -359,6 +429,24 @@ def _validate(
         "tier_coef": (len(tier_classes), layout.size),
         "tier_intercept": (len(tier_classes),),
     }
+    score = meta.get("score")
+    if score is not None:
+        try:
+            cuts = [float(c) for c in score["cuts"]]
+            weights = [float(score["rank_weight"]), float(score["length_weight"])]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelArtifactError(f"{where}: missing or malformed field score {exc}") from None
+        if (
+            len(cuts) != len(tier_classes) - 1
+            or cuts != sorted(cuts)
+            or not all(math.isfinite(x) for x in [*cuts, *weights])
+        ):
+            raise ModelArtifactError(
+                f"{where}: score.cuts must be {len(tier_classes) - 1} finite, ascending "
+                f"cut points, got {score.get('cuts')!r}"
+            )
+        expected["score_coef"] = (1, layout.size)
+        expected["score_intercept"] = (1,)
     for name, shape in expected.items():
         if name not in arrays:
             raise ModelArtifactError(f"{where.with_suffix('.npz')}: array {name!r} is missing")

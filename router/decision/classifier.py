@@ -178,9 +178,14 @@ class Classifier:
             total = sum(kept.values()) or 1.0
             tier_p = {t.value: kept.get(t.value, 0.0) / total for t in TIERS}
             reasons.append(why)
-        tier_name = max(tier_p, key=tier_p.__getitem__)
         task_name = max(task_p, key=task_p.__getitem__)
         expected = sum([tier_p[value] * rank for value, rank in _TIER_RANKS])
+        if prediction.fail_logit is not None:
+            return self._scored_decision(
+                ex, model, prediction.fail_logit, expected, tier_p, task_p, task_name,
+                source, reasons, warnings,
+            )  # fmt: skip
+        tier_name = max(tier_p, key=tier_p.__getitem__)
         lo, hi = _BANDS[tier_name]
         # Inside the band: the expected rank relative to the chosen tier, plus the
         # artifact's log-length term (its weight was chosen on held-out sources),
@@ -208,6 +213,59 @@ class Classifier:
             source=source,
             # Each signal's share of the chosen tier's logit under the model.
             features=Contributions(ex.values, model.signal_weights[tier_name]),
+            reasons=tuple(reasons),
+            warnings=tuple(warnings),
+            estimated_tokens=ex.tokens,
+            has_tools=ex.prompt.has_tools,
+            has_images=ex.prompt.has_images,
+            model_version=model.version,
+        )
+
+    def _scored_decision(
+        self,
+        ex: Extraction,
+        model: ModelArtifact,
+        fail_logit: float,
+        expected: float,
+        tier_p: dict[str, float],
+        task_p: dict[str, float],
+        task_name: str,
+        source: str,
+        reasons: list[str],
+        warnings: list[str],
+    ) -> Decision:
+        """Score = P(cheap model falls short) from the artifact's outcome score, clamped
+        into the band of the tier the tier head chose (cut points in the artifact), so a
+        higher tier never has a lower score. ``tier_p`` is already floored."""
+        z = (
+            fail_logit
+            + model.score_rank_weight * expected
+            + model.score_length_weight * math.log1p(ex.tokens)
+        )
+        p_fail = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+        tier_name = max(tier_p, key=tier_p.__getitem__)
+        tier = _TIER_OF[tier_name]
+        cuts = model.score_cuts
+        lo = cuts[tier.rank - 1] if tier.rank > 0 else 0.0
+        hi = cuts[tier.rank] if tier.rank < len(cuts) else 1.0
+        score = min(max(p_fail, lo), hi)
+        reasons.insert(
+            0,
+            f"{source}: P({tier_name})={tier_p[tier_name]:.2f}, "
+            f"P({task_name})={task_p[task_name]:.2f}, "
+            f"P(cheap model falls short)={p_fail:.2f}"
+            + ("" if score == p_fail else f" (kept in {tier_name}'s band: {score:.2f})"),
+        )
+        return Decision(
+            task=_TASK_OF[task_name],
+            task_scores=task_p,
+            tier=tier,
+            tier_probabilities=tier_p,
+            score=score,
+            confidence=round(min(max(tier_p.values()), max(task_p.values())), 4),
+            language=ex.language,
+            source=source,
+            features=Contributions(ex.values, model.signal_weights[tier.value]),
             reasons=tuple(reasons),
             warnings=tuple(warnings),
             estimated_tokens=ex.tokens,

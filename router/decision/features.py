@@ -253,6 +253,10 @@ class Extraction:
     language: str
     tokens: int
     prompt: Prompt
+    # The last turn as scored (cleaned, sampled, lower-cased) and its words in order:
+    # what the hashed n-grams read.
+    text: str = ""
+    ordered_words: Sequence[str] = ()
 
 
 class FeatureExtractor:
@@ -285,12 +289,16 @@ class FeatureExtractor:
         self._task_inv_saturation = 1.0 / float(config["tasks"]["keyword_saturation"])
         self._numbers_inv_saturation = 1.0 / float(config["tasks"]["numbers_saturation"])
 
-    def evidence(self, text: str) -> tuple[Evidence, str]:
-        """Scan one turn; also return its sampled, cleaned text."""
-        sampled = strip_boilerplate(sample(text, self._sample_chars), self._tags)
+    def evidence(self, text: str) -> tuple[Evidence, str, str]:
+        """Scan one turn; also return its sampled, cleaned text, as is and lower-cased."""
+        # Harness blocks go before sampling and before counting: a 6 kB
+        # <system-reminder> in front of "say hi" is not what the user wrote, so it
+        # must not make the prompt long (a sample could also cut the block's end).
+        cleaned = strip_boilerplate(text, self._tags)
+        sampled = sample(cleaned, self._sample_chars)
         lowered = sampled.lower()
         scan = self._index.scan(lowered)
-        tokens = self._estimate_tokens(text, sampled, scan.run_chars)
+        tokens = self._estimate_tokens(cleaned, sampled, scan.run_chars)
         ev = Evidence(
             scan=scan,
             counts={k: len(v) for k, v in scan.hits.items()},
@@ -303,15 +311,15 @@ class FeatureExtractor:
             list_lines=len(_LIST_LINE.findall(sampled)) if "\n" in sampled else 0,
             questions=_questions(sampled),
         )
-        return ev, sampled
+        return ev, sampled, lowered
 
     def extract(self, prompt: Prompt) -> Extraction:
-        ev, sampled = self.evidence(prompt.text)
+        ev, sampled, lowered = self.evidence(prompt.text)
         values = self._values(ev)
         hits = ev.scan.hits
         tokens = ev.tokens
         if prompt.context:
-            ctx, _ = self.evidence(prompt.context)
+            ctx, _, _ = self.evidence(prompt.context)
             ctx_values = self._values(ctx)
             weight = self._context_weight
             for name, value in ctx_values.items():
@@ -329,6 +337,8 @@ class FeatureExtractor:
             language=language,
             tokens=tokens,
             prompt=prompt,
+            text=lowered,
+            ordered_words=ev.scan.ordered_words,
         )
 
     def _values(self, ev: Evidence) -> dict[str, float]:

@@ -100,6 +100,8 @@ class Scan:
     hits: Mapping[str, Sequence[str]]
     words: frozenset[str]
     run_chars: int = 0  # characters in scripts written without spaces
+    # The words in order (the hashed n-grams pair neighbours); tokenised once, here.
+    ordered_words: Sequence[str] = ()
 
     def count(self, category: str) -> int:
         return len(self.hits.get(category, ()))
@@ -185,7 +187,7 @@ class KeywordIndex:
                         if keyword in runs:
                             for category in categories:
                                 found.setdefault(category, []).append(keyword)
-        return Scan(hits=found, words=distinct, run_chars=run_chars)
+        return Scan(hits=found, words=distinct, run_chars=run_chars, ordered_words=words)
 
 
 def _word_forms(word: str) -> tuple[str, ...]:

@@ -1,0 +1,162 @@
+"""Decision.score from outcomes: cut points, fitting on held-out sets, tier/score agreement."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from router.decision.artifact import bundled_artifact_path, load_artifact
+from training.examples import Example
+from training.outcome_score import band_cuts, clamp, fit_score, outcome_rows
+
+
+def test_band_cuts_give_each_tier_its_share_and_clamp_keeps_the_order() -> None:
+    rng = np.random.default_rng(0)
+    score = rng.random(1000)
+    tier = rng.choice(4, size=1000, p=[0.4, 0.3, 0.2, 0.1])
+    cuts = band_cuts(score, tier, np.ones(1000))
+    assert list(cuts) == sorted(cuts)
+    shares = np.bincount(np.searchsorted(np.asarray(cuts), score, side="right"), minlength=4)
+    np.testing.assert_allclose(shares / 1000, np.bincount(tier) / 1000, atol=0.01)
+    clamped = clamp(score, tier, cuts)
+    order = np.argsort(tier, kind="stable")
+    for a, b in itertools.pairwise(order):
+        if tier[a] < tier[b]:
+            assert clamped[a] <= clamped[b] or tier[a] == tier[b]
+    assert all(clamped[tier == 0] <= cuts[0]) and all(clamped[tier == 3] >= cuts[2])
+
+
+def _row(i: int, source: str, weak_ok: bool, text: str, use: str = "train") -> Example:
+    outcome = {"strong_correct": True, "weak_correct": weak_ok,
+               "strong_model": "s", "weak_model": "w"}  # fmt: skip
+    return Example(f"{source}/{i}", text, None, "math", None, "en", source, use, source,
+                   outcome=outcome)  # fmt: skip
+
+
+def test_outcome_rows_weigh_every_set_alike_and_skip_eval_rows() -> None:
+    rows = [_row(i, "mifeval_outcomes", i % 2 == 0, "x") for i in range(10)]
+    rows += [_row(i, "mmlu_pro_outcomes", True, "y") for i in range(30)]
+    rows += [_row(i, "elyza_outcomes", False, "z", use="eval") for i in range(5)]
+    idx, fail, sets, w = outcome_rows(rows)
+    assert len(idx) == 40 and set(sets) == {"mifeval", "mmlu_pro"}
+    by_set = {s: w[np.asarray(sets) == s].sum() for s in set(sets)}
+    assert by_set["mifeval"] == pytest.approx(by_set["mmlu_pro"])
+    assert fail[:10].tolist() == [0.0, 1.0] * 5
+
+
+def test_fit_score_learns_which_prompts_the_cheap_model_fails() -> None:
+    import scipy.sparse as sp
+
+    rows, feats = [], []
+    sources = ("mifeval_outcomes", "mmlu_pro_outcomes", "arena_bench_v1_outcomes")
+    for k, source in enumerate(sources):
+        for i in range(60):
+            hard = i % 3 == 0
+            rows.append(_row(100 * k + i, source, not hard, "hard" if hard else "easy"))
+            feats.append([1.0 if hard else 0.0, float(k == 1)])
+    X = sp.csr_matrix(np.asarray(feats))
+    labels = np.asarray([3 if f[0] else 0 for f in feats])
+    n = len(rows)
+    fit = fit_score(
+        rows, X, None, None, np.zeros(n), labels, np.ones(n), (1.0,), 3, 200, lambda _: None
+    )
+    assert fit is not None
+    logit = X @ fit.coef + fit.intercept
+    p = 1 / (1 + np.exp(-logit))
+    assert p[labels == 3].min() > p[labels == 0].max()
+    # A perfect scorer recovers the gap with a third of the calls: APGR 1 - 1/6.
+    held_out = fit.report["held_out_apgr"].values()
+    assert all(v["calibrated"] > 0.8 for v in held_out), fit.report
+    assert list(fit.cuts) == sorted(fit.cuts)
+
+
+needs_scored_model = pytest.mark.skipif(
+    not bundled_artifact_path().exists() or not load_artifact(bundled_artifact_path()).has_score,
+    reason="the bundled model has no outcome score",
+)
+
+
+@needs_scored_model
+def test_a_higher_tier_never_has_a_lower_score() -> None:
+    from router import Router
+    from router.types import TIERS
+
+    router = Router()
+    prompts = [
+        "hi", "thanks!", "What is 17 * 23?", "Write a haiku about autumn.",
+        "Write a Python function to reverse a string.",
+        "Implement a lock-free MPMC queue in Rust using atomics.",
+        "Prove that there are infinitely many primes congruent to 3 mod 4.",
+        "请写一篇关于春天的作文，不少于800字。", "Summarize: the meeting moved the launch to May.",
+        "Design a multi-region active-active payments ledger with exactly-once semantics.",
+        "You have just overtaken the second person in a race. What position are you in?",
+        "Extract all dates from: we met on 3 May and again on 9 June.",
+    ]  # fmt: skip
+    decisions = [router.classify(p) for p in prompts]
+    decisions += [router.classify("run the tests", tools=[{"type": "function"}])]
+    model = router.classifier.model
+    assert model is not None
+    cuts = (0.0, *model.score_cuts, 1.0)
+    for d in decisions:
+        if d.source == "rules":
+            continue
+        assert cuts[d.tier.rank] <= d.score <= cuts[d.tier.rank + 1], (d.tier, d.score)
+        assert TIERS[d.tier.rank] is d.tier
+    ranked = sorted(decisions, key=lambda d: d.tier.rank)
+    for lower, higher in itertools.pairwise(ranked):
+        if lower.tier.rank < higher.tier.rank:
+            assert lower.score <= higher.score
+
+
+@needs_scored_model
+def test_score_is_the_documented_formula() -> None:
+    import math
+
+    from router.decision.classifier import Classifier
+    from router.decision.inputs import read_prompt
+    from router.types import TIERS
+
+    classifier = Classifier()
+    model = classifier.model
+    assert model is not None
+    for prompt in ("hi", "Prove that sqrt(2) is irrational.", "写一首七言绝句，主题是秋天"):
+        d = classifier.classify(prompt)
+        ex = classifier.extractor.extract(read_prompt(prompt))
+        p = model.predict(ex)
+        assert p.fail_logit is not None
+        expected = sum(d.tier_probabilities[t.value] * t.rank for t in TIERS)
+        z = (
+            p.fail_logit
+            + model.score_rank_weight * expected
+            + model.score_length_weight * math.log1p(d.estimated_tokens)
+        )
+        cuts = (0.0, *model.score_cuts, 1.0)
+        lo, hi = cuts[d.tier.rank], cuts[d.tier.rank + 1]
+        assert d.score == pytest.approx(min(max(1 / (1 + math.exp(-z)), lo), hi), abs=1e-12)
+
+
+@needs_scored_model
+@pytest.mark.parametrize(
+    "score",
+    [
+        {"rank_weight": 0.1, "length_weight": 0.0, "cuts": [0.6, 0.5, 0.9]},
+        {"cuts": [0.1, 0.2, 0.3]},
+    ],
+)
+def test_bad_score_section_is_refused(tmp_path: Path, score: dict[str, object]) -> None:
+    import json
+    import shutil
+
+    from router.errors import ModelArtifactError
+
+    bundled = bundled_artifact_path()
+    for suffix in (".json", ".npz"):
+        shutil.copy(bundled.with_suffix(suffix), tmp_path / f"m{suffix}")
+    meta = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    meta["score"] = score
+    (tmp_path / "m.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelArtifactError, match="score"):
+        load_artifact(tmp_path / "m.json")

@@ -1,0 +1,221 @@
+"""``Decision.score`` learned from outcomes: the calibrated chance that a cheap model falls short.
+
+Fitted on the per-prompt outcome rows of the *train* sets (RouteLLM's MMLU train
+subjects, MMLU-Pro, M-IFEval, ZeroEval CRUXEval and MATH-L5, arena-bench-v1), each with
+its own cheap/frontier pair (``training.sources``); the label is "the cheap model of the
+pair got it wrong". GSM8K and every *eval* set are never read here.
+
+1. **Fail head.** A logistic regression on the same design matrix as the task and tier
+   heads. Every outcome set weighs the same in total, so 11,000 MMLU questions do not
+   decide what "hard" means for instructions or code.
+2. **Settings on sources held out whole.** ``C`` is chosen from ``score_c_grid`` by the
+   mean APGR over folds of whole outcome sets: each fold's sets are predicted by a head
+   fitted without them.
+3. **Calibration, the tier head and length.** On those out-of-set predictions a
+   three-input logistic regression combines the fail head's logit with the tier head's
+   expected rank from the held-out-source folds (``train._holdout``) and
+   ``log(1 + tokens)``, which gives the calibrated probability; its weights are folded
+   into the exported coefficients (``rank_weight``, ``length_weight``).
+4. **Tier bands.** The tier stays the tier head's class (the readable one, trained on
+   the guide's labels). Three cut points ``c1 < c2 < c3`` split the score into one band
+   per tier, placed at the quantiles of the training rows' scores that match the tier
+   head's share of each tier on them; the router clamps a decision's score into its
+   tier's band, so a higher tier never has a lower score. The report records how often
+   the clamp moved a held-out score (the decisions where the two disagree).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from training.examples import TIER_NAMES, Example
+from training.metrics import routing_summary
+
+__all__ = ["ScoreFit", "band_cuts", "clamp", "fit_score", "outcome_rows"]
+
+_Array = np.ndarray[Any, Any]
+
+
+@dataclass
+class ScoreFit:
+    coef: _Array  # (size,), stacking weight folded in
+    intercept: float
+    rank_weight: float
+    length_weight: float
+    cuts: tuple[float, float, float]
+    report: dict[str, Any]
+
+
+def outcome_rows(examples: Sequence[Example]) -> tuple[_Array, _Array, list[str], _Array]:
+    """Indices of training rows with a pair outcome, the label (cheap model wrong), their
+    outcome set names and the per-row weights (every set sums to the same)."""
+    from training.evaluate import outcome_set
+
+    idx, fail, sets = [], [], []
+    for i, ex in enumerate(examples):
+        out = ex.outcome or {}
+        if ex.use != "train" or "weak_correct" not in out:
+            continue
+        name = outcome_set(ex)
+        if name is None:
+            continue
+        idx.append(i)
+        fail.append(0.0 if out["weak_correct"] else 1.0)
+        sets.append(name)
+    counts = {s: sets.count(s) for s in set(sets)}
+    weights = np.asarray([1.0 / counts[s] for s in sets]) * (len(sets) / max(len(counts), 1))
+    return np.asarray(idx, dtype=np.int64), np.asarray(fail), sets, weights
+
+
+def _fit_binary(X: Any, y: _Array, w: _Array, C: float, max_iter: int) -> Any:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    est = LogisticRegression(C=C, max_iter=max_iter, tol=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y, sample_weight=w)
+    return est
+
+
+def _apgr(score: _Array, examples: Sequence[Example], idx: _Array) -> float:
+    strong = np.asarray([float((examples[i].outcome or {})["strong_correct"]) for i in idx])
+    weak = np.asarray([float((examples[i].outcome or {})["weak_correct"]) for i in idx])
+    if strong.mean() == weak.mean():
+        return 0.5
+    return float(routing_summary(score, strong, weak)["apgr"])
+
+
+def band_cuts(score: _Array, tier: _Array, w: _Array) -> tuple[float, float, float]:
+    """Cut points at the weighted quantiles of ``score`` that give each band the share of
+    rows the tier head puts in that tier (``tier``: predicted rank per row)."""
+    order = np.argsort(score, kind="stable")
+    cum = np.cumsum(w[order]) / w.sum()
+    cuts = []
+    for k in range(1, len(TIER_NAMES)):
+        share = float(np.sum(w[tier < k]) / w.sum())
+        cuts.append(float(score[order][min(np.searchsorted(cum, share), len(cum) - 1)]))
+    for k in range(1, len(cuts)):
+        cuts[k] = max(cuts[k], cuts[k - 1] + 1e-6)  # bands of positive width
+    return cuts[0], cuts[1], cuts[2]
+
+
+def clamp(score: _Array, tier: _Array, cuts: Sequence[float]) -> _Array:
+    """``score`` moved into the band of ``tier`` (the router does the same per decision)."""
+    lo = np.concatenate([[0.0], np.asarray(cuts)])[tier]
+    hi = np.concatenate([np.asarray(cuts), [1.0]])[tier]
+    return np.minimum(np.maximum(score, lo), hi)
+
+
+def fit_score(
+    examples: Sequence[Example],
+    X: Any,
+    held_out_rank: _Array | None,
+    held_out_tier: _Array | None,
+    log_tokens: _Array,
+    tier_labels: _Array,
+    label_weights: _Array,
+    c_grid: Sequence[float],
+    folds: int,
+    max_iter: int,
+    tick: Callable[[str], None],
+) -> ScoreFit | None:
+    """Fit, select, calibrate and cut (see the module docstring); ``None`` without outcomes.
+
+    ``X`` is the design matrix of every training row; ``held_out_rank`` and
+    ``held_out_tier`` the tier head's expected rank and chosen rank for every row from
+    models that did not see it (``None``: 0 and the labels); ``log_tokens`` is
+    ``log(1 + tokens)``; ``tier_labels`` the guide label rank per row (-1 unlabelled),
+    ``label_weights`` the training weights.
+    """
+    idx, y, sets, w = outcome_rows(examples)
+    names = sorted(set(sets))
+    if len(names) < 2 or len(np.unique(y)) < 2:
+        return None
+    set_arr = np.asarray(sets)
+    fold_of = {s: k % folds for k, s in enumerate(names)}
+    fold = np.asarray([fold_of[s] for s in sets])
+    Xo = X[idx]
+    trials = []
+    oos_best: _Array | None = None
+    best_c, best_apgr = c_grid[0], -1.0
+    for C in c_grid:
+        oos = np.zeros(len(idx))
+        for k in range(min(folds, len(names))):
+            train, test = fold != k, fold == k
+            est = _fit_binary(Xo[train], y[train], w[train], C, max_iter)
+            oos[test] = est.decision_function(Xo[test])
+            tick(f"score: C={C:g}, fold {k + 1}")
+        per_set = {s: _apgr(oos[set_arr == s], examples, idx[set_arr == s]) for s in names}
+        mean = float(np.mean(list(per_set.values())))
+        trials.append({"C": C, "mean_apgr": round(mean, 5), "apgr": _round(per_set)})
+        if mean > best_apgr + 1e-9:
+            best_c, best_apgr, oos_best = C, mean, oos
+    assert oos_best is not None
+    rank = held_out_rank if held_out_rank is not None else np.zeros(X.shape[0])
+    stack_X = np.column_stack([oos_best, rank[idx], log_tokens[idx]])
+    stacker = _fit_binary(stack_X, y, w, 1e4, 1000)
+    a, b, g = (float(v) for v in stacker.coef_[0])
+    c0 = float(stacker.intercept_[0])
+    final = _fit_binary(Xo, y, w, best_c, max_iter)
+    tick("score: final fit")
+    coef = np.asarray(final.coef_[0]) * a
+    intercept = float(final.intercept_[0]) * a + c0
+
+    def sigmoid(z: _Array) -> _Array:
+        out: _Array = 1.0 / (1.0 + np.exp(-z))
+        return out
+
+    calibrated = sigmoid(a * oos_best + b * rank[idx] + g * log_tokens[idx] + c0)
+    # Every training row's score as the router computes it (outcome rows keep their
+    # out-of-set fail logit, others the final head's), and the tier the head gave it.
+    logit = np.asarray(X @ final.coef_[0]).ravel() + float(final.intercept_[0])
+    logit[idx] = oos_best
+    score = sigmoid(a * logit + b * rank + g * log_tokens + c0)
+    labelled = tier_labels >= 0
+    tier = held_out_tier if held_out_tier is not None else np.maximum(tier_labels, 0)
+    cuts = band_cuts(score, tier, label_weights)
+    clamped = clamp(score, tier, cuts)
+    moved = float(np.average(np.abs(clamped - score) > 1e-12, weights=label_weights))
+    held_out = {
+        s: {
+            "calibrated": round(_apgr(calibrated[set_arr == s], examples, idx[set_arr == s]), 4),
+            "in_tier_bands": round(
+                _apgr(clamped[idx][set_arr == s], examples, idx[set_arr == s]), 4
+            ),
+        }
+        for s in names
+    }
+    bands = np.searchsorted(np.asarray(cuts), score[labelled], side="right")
+    acc = float(np.average(bands == tier_labels[labelled], weights=label_weights[labelled]))
+    report = {
+        "rows": len(idx),
+        "sets": {s: int((set_arr == s).sum()) for s in names},
+        "selection": {
+            "on": f"{min(folds, len(names))} folds of whole outcome sets",
+            "trials": trials,
+            "C": best_c,
+        },
+        "stacking": {
+            "fail_logit": round(a, 6),
+            "tier_rank": round(b, 6),
+            "log_tokens": round(g, 6),
+            "bias": round(c0, 6),
+        },
+        "held_out_apgr": held_out,
+        "cuts": [round(c, 6) for c in cuts],
+        "clamped_share": round(moved, 4),
+        # For comparison only: the guide-labelled rows' tier accuracy if the tier were
+        # read off the unclamped score's bands instead of the tier head.
+        "tier_from_score_bands_accuracy": round(acc, 4),
+    }
+    return ScoreFit(coef, intercept, b, g, (cuts[0], cuts[1], cuts[2]), report)
+
+
+def _round(d: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in d.items()}
