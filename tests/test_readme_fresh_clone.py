@@ -46,7 +46,7 @@ class Expect:
 NO_LOG = "Error: no decision log at"
 SERVER = "needs a running `tierrouter serve`; tests/test_proxy_*.py cover it"
 SETUP = (
-    'python3 -m venv .venv && . .venv/bin/activate && pip install ".[dev,train,proxy]" && '
+    'python3 -m venv .venv && . .venv/bin/activate && pip install ".[dev,train,proxy,fleet]" && '
     'tierrouter classify "Prove that the square root of 2 is irrational"'
 )
 
@@ -98,6 +98,16 @@ EXPECTED: dict[str, Expect] = {
         code=2, says=(NO_LOG,), run="tierrouter feedback rt-example --verdict needed_stronger"
     ),
     "tierrouter label --judge openai/gpt-4o": Expect(code=2, says=(NO_LOG,)),
+    "tierrouter label --shadow 0.05 --strong openai/gpt-4o --judge openai/gpt-4o": Expect(
+        code=2, says=(NO_LOG,)
+    ),
+    "tierrouter db upgrade --store postgresql://...": Expect(
+        skip="needs a PostgreSQL server; tests/test_fleet_store.py runs it on a real one"
+    ),
+    "tierrouter serve --config config.yaml": Expect(skip=SERVER),
+    "tierrouter spend --config config.yaml": Expect(
+        skip="reads a fleet's Redis state; tests/test_fleet_*.py run it on a real server"
+    ),
     "tierrouter train --logs ~/.local/share/tierrouter/decisions.db": Expect(
         code=2, says=(NO_LOG,)
     ),

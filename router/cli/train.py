@@ -242,9 +242,11 @@ def _is_fleet(logs: str) -> bool:
 
 def _train_layer(logs: str, *, force: bool, seed: int, console: Any) -> None:
     """A user layer on the log's outcomes, against the current champion."""
+    from router.cli._logfile import open_existing
     from training.retrain import print_result
     from training.retrain_layer import train_layer_with_logs
 
+    open_existing(Path(logs), "--logs").close()  # a typo names the file, creates nothing
     try:
         result = train_layer_with_logs(Path(logs), force=force, seed=seed)
     except (FileNotFoundError, ValueError) as exc:  # ConfigError is a ValueError
