@@ -202,7 +202,8 @@ def test_the_tier_follows_a_models_own_cut_points() -> None:
     model = SimpleNamespace(score_cuts=(0.1, 0.3, 0.6))
     assert _thresholds(model) == (0.1, 0.3, 0.6)
     decision = Classifier().classify(PROBE_FACT)
-    layer = UserLayer("c", None, (), (), (), a=1.0, b=0.0)
+    # b moves the score, so its tier is read from the model's cuts, not kept.
+    layer = UserLayer("c", None, (), (), (), a=1.0, b=0.5)
     moved = layer.adjust(decision, {}, PROBE_FACT, model=model)
     want = sum(moved.score >= c for c in (0.1, 0.3, 0.6))
     assert moved.tier.rank == want

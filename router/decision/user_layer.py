@@ -101,9 +101,12 @@ class UserLayer:
         """``decision`` with its score corrected and its tier read from the new score."""
         new = self.score(decision.score, values, text)
         cuts = _thresholds(model)
-        rank = max(floor, sum(1 for c in cuts if new >= c))
+        # The base model's score sits in its tier's band, edges included: a score the
+        # layer leaves where it was keeps the base tier (a band edge is both tiers' cut).
+        moved = abs(new - decision.score) > 1e-9
+        rank = max(floor, sum(1 for c in cuts if new >= c) if moved else decision.tier.rank)
         tier = _TIER_BY_RANK[min(rank, len(TIERS) - 1)]
-        if rank > sum(1 for c in cuts if new >= c):
+        if moved and rank > sum(1 for c in cuts if new >= c):
             new = max(new, cuts[rank - 1])  # a capability floor lifts the score with the tier
         reason = f"user layer {self.name}: score {decision.score:.2f} -> {new:.2f}"
         if tier is not decision.tier:
