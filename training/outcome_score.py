@@ -99,7 +99,8 @@ def band_cuts(score: _Array, tier: _Array, w: _Array) -> tuple[float, float, flo
     cuts = []
     for k in range(1, len(TIER_NAMES)):
         share = float(np.sum(w[tier < k]) / w.sum())
-        cuts.append(float(score[order][min(np.searchsorted(cum, share), len(cum) - 1)]))
+        at = min(int(np.searchsorted(cum, share)), len(cum) - 1)
+        cuts.append(float(score[order][at]))
     for k in range(1, len(cuts)):
         cuts[k] = max(cuts[k], cuts[k - 1] + 1e-6)  # bands of positive width
     return cuts[0], cuts[1], cuts[2]
@@ -109,7 +110,8 @@ def clamp(score: _Array, tier: _Array, cuts: Sequence[float]) -> _Array:
     """``score`` moved into the band of ``tier`` (the router does the same per decision)."""
     lo = np.concatenate([[0.0], np.asarray(cuts)])[tier]
     hi = np.concatenate([np.asarray(cuts), [1.0]])[tier]
-    return np.minimum(np.maximum(score, lo), hi)
+    clamped: _Array = np.minimum(np.maximum(score, lo), hi)
+    return clamped
 
 
 def fit_score(

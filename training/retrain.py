@@ -146,7 +146,8 @@ def record_scores(model: Any, records: Sequence[DecisionRecord], layer: Any = No
 
 
 def task_accuracy(model: Any, rows: Sequence[Example]) -> float | None:
-    return score_rows(model, rows)["task_accuracy"]
+    accuracy: float | None = score_rows(model, rows)["task_accuracy"]
+    return accuracy
 
 
 def _readable(value: Any) -> bool:

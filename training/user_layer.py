@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
+from scipy import sparse  # type: ignore[import-untyped]
 
 from router.decision.features import FEATURE_NAMES
 from router.decision.inputs import read_prompt
@@ -211,7 +211,7 @@ def _newton(
         loss, grad = new_loss, new_grad
         if done:
             break
-    return theta
+    return np.asarray(theta, dtype=np.float64)
 
 
 def _folds(ids: Sequence[str], seed: int) -> FloatArray:
