@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -85,7 +84,7 @@ def test_a_head_that_never_finishes_is_cut_off(fake: FakeProviders) -> None:
         host, port = proxy.url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=10) as sock:
             sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
-            started = time.monotonic()
+            # Left open, the recv below would raise at our own 10 s socket timeout.
             data = sock.recv(65536)
             while data and not data.endswith(b"}"):
                 more = sock.recv(65536)
@@ -96,7 +95,6 @@ def test_a_head_that_never_finishes_is_cut_off(fake: FakeProviders) -> None:
         status, body = status_and_body(data)
         assert status == 408
         assert body["error"]["type"] == "timeout_error"  # type: ignore[index]
-        assert time.monotonic() - started < 9  # cut off, not left open until our socket timeout
 
 
 def test_an_idle_connection_is_closed(fake: FakeProviders) -> None:
