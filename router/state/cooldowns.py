@@ -23,10 +23,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from router.calls.fallback import InMemoryCooldownStore
-from router.state.link import RedisLink
+from router.state.link import RedisLink, follow
 
 __all__ = ["RedisCooldownStore"]
 
@@ -117,27 +116,7 @@ class RedisCooldownStore:
     # ---- subscriber: Redis -> mirror --------------------------------------------------
 
     def _listen(self) -> None:
-        while not self._closed.is_set():
-            if not self.link.ok:
-                time.sleep(0.1)
-                continue
-            pubsub: Any = None
-            try:
-                pubsub = self.link.sync.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(self._channel)
-                self._load()
-                self.subscribed.set()
-                while not self._closed.is_set() and self.link.ok:
-                    message = pubsub.get_message(timeout=0.2)
-                    if message is not None:
-                        self._apply(message["data"])
-            except Exception as exc:
-                self.subscribed.clear()
-                self.link.mark_down(exc)
-            finally:
-                if pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        pubsub.close()
+        follow(self.link, self._channel, self._closed, self.subscribed, self._load, self._apply)
 
     def _load(self) -> None:
         """Every cooldown in Redis into the mirror (on each (re)subscribe)."""

@@ -8,6 +8,7 @@ Both transitions are logged once (logger ``tierrouter.state``) and counted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Any
 from router.db.urls import redacted, require_redis
 from router.errors import ConfigError
 
-__all__ = ["RedisLink", "link_for"]
+__all__ = ["RedisLink", "follow", "link_for"]
 
 _log = logging.getLogger("tierrouter.state")
 _LINKS: dict[tuple[str, str], RedisLink] = {}
@@ -148,3 +149,38 @@ def forget_links() -> None:
     """Drop every link (tests start servers on new ports)."""
     with _LOCK:
         _LINKS.clear()
+
+
+def follow(
+    link: RedisLink,
+    channel: str,
+    closed: threading.Event,
+    subscribed: threading.Event,
+    load: Callable[[], None],
+    apply: Callable[[Any], None],
+) -> None:
+    """Keep a local mirror in step with Redis until ``closed``: subscribe to
+    ``channel``, ``load`` the whole state (on every (re)subscribe, since messages
+    sent while away are lost), then ``apply`` each message; while Redis is down,
+    wait for the link to come back."""
+    while not closed.is_set():
+        if not link.ok:
+            time.sleep(0.1)
+            continue
+        pubsub: Any = None
+        try:
+            pubsub = link.sync.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(channel)
+            load()
+            subscribed.set()
+            while not closed.is_set() and link.ok:
+                message = pubsub.get_message(timeout=0.2)
+                if message is not None:
+                    apply(message["data"])
+        except Exception as exc:
+            subscribed.clear()
+            link.mark_down(exc)
+        finally:
+            if pubsub is not None:
+                with contextlib.suppress(Exception):
+                    pubsub.close()
