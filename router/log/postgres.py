@@ -41,11 +41,11 @@ from router.db.urls import redacted
 from router.log.barrier import WriteBarrier
 from router.log.rows import COLUMNS, record_from_row, row_values
 from router.log.store import DecisionLogError, DecisionRecord, Feedback, Outcome
+from router.log.writer import STOP, QueuedWriter
 
 __all__ = ["PostgresDecisionLog"]
 
 _log = logging.getLogger("tierrouter.log")
-_STOP = object()
 # Put by a waiter for durability (the proxy, before it answers): send the batch now.
 _NUDGE = object()
 _OPEN: weakref.WeakSet[PostgresDecisionLog] = weakref.WeakSet()
@@ -70,7 +70,7 @@ def default_spool_dir(url: str) -> Path:
     return data_dir() / "spool" / digest
 
 
-class PostgresDecisionLog:
+class PostgresDecisionLog(QueuedWriter):
     """A :class:`~router.log.store.DecisionLog` in PostgreSQL, shared by every instance.
 
     Args:
@@ -195,12 +195,12 @@ class PostgresDecisionLog:
                 except queue.Empty:
                     break
                 batch.append(item)
-                if item is _STOP:
+                if item is STOP:
                     break
                 if item is _NUDGE:
                     until = 0.0
-            stop = any(item is _STOP for item in batch)
-            items = [item for item in batch if item is not _STOP and item is not _NUDGE]
+            stop = any(item is STOP for item in batch)
+            items = [item for item in batch if item is not STOP and item is not _NUDGE]
             try:
                 if items:
                     if self._spool_pending():
@@ -217,9 +217,7 @@ class PostgresDecisionLog:
             except Exception as exc:  # the spool itself failed (disk full): drop, warn
                 self.dropped += len(items)
                 self._barrier.failed()
-                self._warn(
-                    "spool", f"decision log {self.path}: {len(items)} entries lost ({exc})"
-                )
+                self._warn("spool", f"decision log {self.path}: {len(items)} entries lost ({exc})")
             finally:
                 # Written to PostgreSQL or fsynced to the spool: durable either way.
                 self._barrier.settle(len(items))
@@ -317,42 +315,6 @@ class PostgresDecisionLog:
                 "decision log %s: PostgreSQL unavailable (%s); spooling to %s until it returns",
                 self.path, type(exc).__name__, self._spool,
             )  # fmt: skip
-
-    def _warn(self, key: str, message: str) -> None:
-        now = time.monotonic()
-        if now - self._last_warning.get(key, -1e9) >= 60:
-            self._last_warning[key] = now
-            _log.warning(message)
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until queued rows are in PostgreSQL or in the spool."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.002)
-        return True
-
-    async def awritten(self, timeout: float = 5.0) -> bool:
-        """Wait until every row queued so far is in PostgreSQL or fsynced to the spool."""
-        return await self._barrier.wait(timeout)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._thread is not None and self._thread.is_alive():
-            try:
-                self._queue.put(_STOP, timeout=1.0)
-            except queue.Full:
-                return
-            self._thread.join(timeout=5.0)
-
-    def __enter__(self) -> PostgresDecisionLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ---- feedback ------------------------------------------------------------------
 

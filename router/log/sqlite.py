@@ -34,6 +34,7 @@ from router.log.barrier import WriteBarrier
 from router.log.paths import default_log_path
 from router.log.rows import COLUMNS, record_from_row, row_values
 from router.log.store import DecisionLogError, DecisionRecord, Feedback, Outcome
+from router.log.writer import STOP, QueuedWriter
 
 __all__ = ["SCHEMA_VERSION", "SQLiteDecisionLog"]
 
@@ -41,11 +42,10 @@ SCHEMA_VERSION = latest(SQLITE_DECISIONS)
 APP_ID = "tierrouter-decisions"
 _log = logging.getLogger("tierrouter.log")
 
-_STOP = object()
 _OPEN: weakref.WeakSet[SQLiteDecisionLog] = weakref.WeakSet()
 
 
-class SQLiteDecisionLog:
+class SQLiteDecisionLog(QueuedWriter):
     """A :class:`~router.log.store.DecisionLog` in one SQLite file.
 
     Args:
@@ -208,8 +208,8 @@ class SQLiteDecisionLog:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            stop = any(item is _STOP for item in batch)
-            items = [item for item in batch if item is not _STOP]
+            stop = any(item is STOP for item in batch)
+            items = [item for item in batch if item is not STOP]
             try:
                 if items:
                     conn = self._write(conn, items)
@@ -263,41 +263,6 @@ class SQLiteDecisionLog:
                     raise
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
-
-    def _warn(self, key: str, message: str) -> None:
-        # At most one line a minute per kind of trouble: a full disk must not flood the logs.
-        now = time.monotonic()
-        if now - self._last_warning.get(key, -1e9) >= 60:
-            self._last_warning[key] = now
-            _log.warning(message)
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.002)
-        return True
-
-    async def awritten(self, timeout: float = 5.0) -> bool:
-        return await self._barrier.wait(timeout)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._thread is not None and self._thread.is_alive():
-            try:
-                self._queue.put(_STOP, timeout=1.0)
-            except queue.Full:
-                return
-            self._thread.join(timeout=5.0)
-
-    def __enter__(self) -> SQLiteDecisionLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ---- feedback (synchronous: the user wants to know it was stored) ---------------
 
