@@ -84,6 +84,8 @@ class PostgresDecisionLog(QueuedWriter):
             another version (``tierrouter db upgrade``).
     """
 
+    thread_name = "tierrouter-decision-log-pg"
+
     def __init__(
         self,
         url: str,
@@ -136,20 +138,6 @@ class PostgresDecisionLog(QueuedWriter):
         self._put(("outcome", [uuid.uuid4().hex, o.decision_id, o.ts or time.time(), o.kind,
                                o.detail]))  # fmt: skip
 
-    def _put(self, item: tuple[str, Any]) -> None:
-        if self._closed:
-            return
-        if self._thread is None:
-            self._start()
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self.dropped += 1
-            self._barrier.failed()  # a waiter must not take this row for written
-            self._warn("full", f"decision log {self.path}: writer behind, dropped {self.dropped}")
-            return
-        self._barrier.queued()
-
     def _nudge(self) -> None:
         """A caller waits for its row: the writer stops lingering for a fuller batch.
 
@@ -160,14 +148,6 @@ class PostgresDecisionLog(QueuedWriter):
             return
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(_NUDGE)
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="tierrouter-decision-log-pg", daemon=True
-                )
-                self._thread.start()
 
     def _run(self) -> None:
         conn: Any = None

@@ -60,6 +60,8 @@ class SQLiteDecisionLog(QueuedWriter):
             (corrupted, another application's database, or a newer schema).
     """
 
+    thread_name = "tierrouter-decision-log"
+
     def __init__(
         self,
         path: str | Path | None = None,
@@ -173,28 +175,6 @@ class SQLiteDecisionLog(QueuedWriter):
 
     def attach_outcome(self, outcome: Outcome) -> None:
         self._put(("outcome", outcome))
-
-    def _put(self, item: tuple[str, Any]) -> None:
-        if self._closed:
-            return
-        if self._thread is None:
-            self._start()
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self.dropped += 1
-            self._barrier.failed()  # a waiter must not take this record for written
-            self._warn("full", f"decision log {self.path}: writer behind, dropped {self.dropped}")
-            return
-        self._barrier.queued()
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="tierrouter-decision-log", daemon=True
-                )
-                self._thread.start()
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None

@@ -24,11 +24,41 @@ _W = TypeVar("_W", bound="QueuedWriter")
 
 
 class QueuedWriter:
+    thread_name = "tierrouter-decision-log"
+    path: Any
+    dropped: int
     _queue: queue.Queue[Any]
     _thread: threading.Thread | None
+    _start_lock: threading.Lock
     _closed: bool
     _last_warning: dict[str, float]
     _barrier: WriteBarrier
+
+    def _run(self) -> None:
+        raise NotImplementedError  # the log's own writer loop
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        """Queue ``item`` for the writer (started on first use); never blocks or raises."""
+        if self._closed:
+            return
+        if self._thread is None:
+            self._start()
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.dropped += 1
+            self._barrier.failed()  # a waiter must not take this item for written
+            self._warn("full", f"decision log {self.path}: writer behind, dropped {self.dropped}")
+            return
+        self._barrier.queued()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=self.thread_name, daemon=True
+                )
+                self._thread.start()
 
     def _warn(self, key: str, message: str) -> None:
         # At most one line a minute per kind of trouble: a full disk must not flood the logs.
