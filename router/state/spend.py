@@ -26,7 +26,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
@@ -134,10 +134,7 @@ class SQLiteSpendLedger:
                 conn.execute("COMMIT")
         except BaseException:
             with self._lock:  # keep them for the next try
-                for k, (usd, n) in pending.items():
-                    entry = self._pending.setdefault(k, [0.0, 0])
-                    entry[0] += usd
-                    entry[1] += n
+                _add(self._pending, pending)
             raise
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -239,11 +236,8 @@ class RedisSpendLedger:
                 pipe.expire(self._key(scope, period, "n"), ttl)
             pipe.execute()
         except BaseException:
-            with self._lock:
-                for k, (usd, n) in pending.items():
-                    entry = self._pending.setdefault(k, [0.0, 0])
-                    entry[0] += usd
-                    entry[1] += n
+            with self._lock:  # keep them for the next try
+                _add(self._pending, pending)
             raise
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -273,3 +267,11 @@ class RedisSpendLedger:
             out.append({"scope": scope, "period": f"{kind}:{day}", "usd": float(u or 0),
                         "requests": int(n or 0)})  # fmt: skip
         return sorted(out, key=lambda r: (r["period"], r["scope"]), reverse=False)
+
+
+def _add(into: dict[tuple[str, str], list[float]], pending: Mapping[Any, Any]) -> None:
+    """Add ``pending`` (key -> (usd, calls)) back into ``into`` after a failed write."""
+    for k, (usd, n) in pending.items():
+        entry = into.setdefault(k, [0.0, 0])
+        entry[0] += usd
+        entry[1] += n
