@@ -82,6 +82,23 @@ def band_position(z: float) -> float:
     return 0.5 * (1.0 + z / (1.0 + abs(z)))
 
 
+def squeeze_into_band(p: float, lo: float, hi: float, margin: float) -> float:
+    """``p`` moved into ``[lo, hi]`` without losing its order among other scores.
+
+    A probability inside the band keeps its place on a linear map onto the middle
+    ``1 - 2 * margin`` of the band; one below or above it goes into the bottom or top
+    ``margin`` strip, still ordered. Clipping instead would tie every out-of-band score
+    at the edge, and a threshold cannot split ties. The training code applies the same
+    map to arrays (``training.outcome_score.squeeze``).
+    """
+    edge = margin * (hi - lo)
+    if p < lo:
+        return lo + edge * (p / lo)
+    if p > hi:
+        return hi - edge * ((1.0 - p) / (1.0 - hi))
+    return lo + edge + (p - lo) * (1.0 - 2.0 * margin)
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureContribution:
     """One extractor's output: its bounded ``value`` and what it added to the tier score."""

@@ -10,7 +10,15 @@ import pytest
 
 from router.decision.artifact import bundled_artifact_path, load_artifact
 from training.examples import Example
-from training.outcome_score import band_cuts, clamp, fit_score, outcome_rows
+from training.outcome_score import (
+    BAND_MARGIN,
+    STACKS,
+    band_cuts,
+    clamp,
+    fit_score,
+    outcome_rows,
+    squeeze,
+)
 
 
 def test_band_cuts_give_each_tier_its_share_and_clamp_keeps_the_order() -> None:
@@ -27,6 +35,29 @@ def test_band_cuts_give_each_tier_its_share_and_clamp_keeps_the_order() -> None:
         if tier[a] < tier[b]:
             assert clamped[a] <= clamped[b] or tier[a] == tier[b]
     assert all(clamped[tier == 0] <= cuts[0]) and all(clamped[tier == 3] >= cuts[2])
+
+
+def test_squeeze_keeps_tier_first_then_score_order_and_matches_the_router() -> None:
+    from router.types import squeeze_into_band
+
+    rng = np.random.default_rng(1)
+    score = rng.random(2000)
+    tier = rng.choice(4, size=2000)
+    cuts = (0.3, 0.45, 0.6)
+    banded = squeeze(score, tier, cuts, BAND_MARGIN)
+    edges = np.asarray([0.0, *cuts, 1.0])
+    assert np.all(banded >= edges[tier]) and np.all(banded <= edges[tier + 1])
+    # The order is the tier's, then the probability's: no two scores of a tier tie.
+    by_band = np.lexsort((score, tier))
+    assert np.all(np.diff(banded[by_band]) > 0)
+    inside = (score >= edges[tier]) & (score <= edges[tier + 1])
+    # An in-band probability moves by at most the margin's share of its band.
+    width = (edges[tier + 1] - edges[tier])[inside]
+    assert np.all(np.abs(banded[inside] - score[inside]) <= BAND_MARGIN * width + 1e-12)
+    cuts_all = (0.0, *cuts, 1.0)
+    for p, t, b in zip(score[:200], tier[:200], banded[:200], strict=True):
+        lo, hi = cuts_all[t], cuts_all[t + 1]
+        assert squeeze_into_band(float(p), lo, hi, BAND_MARGIN) == pytest.approx(b, abs=1e-15)
 
 
 def _row(i: int, source: str, weak_ok: bool, text: str, use: str = "train") -> Example:
@@ -71,6 +102,36 @@ def test_fit_score_learns_which_prompts_the_cheap_model_fails() -> None:
     held_out = fit.report["held_out_apgr"].values()
     assert all(v["calibrated"] > 0.8 for v in held_out), fit.report
     assert list(fit.cuts) == sorted(fit.cuts)
+    # Every candidate stacker was tried on the held-out sets; the best one was kept, and
+    # it reads the fail head (length carries nothing here: every row has the same).
+    stacking = fit.report["stacking"]
+    trials = {t["inputs"]: t["mean_apgr"] for t in stacking["trials"]}
+    assert set(trials) == set(STACKS)
+    assert stacking["inputs"] == max(trials, key=trials.__getitem__)
+    assert stacking["fail_logit"] > 0
+
+
+def test_per_set_intercepts_keep_the_within_set_order() -> None:
+    """Length orders prompts inside every set, while the set with the longer prompts
+    has the lower failure rate: a pooled stacker learns "long is easy", one with an
+    intercept per set learns "longer is harder", which is what a threshold sees."""
+    from training.outcome_score import _fit_stacker
+
+    rng = np.random.default_rng(3)
+    lengths, fails, sets = [], [], []
+    for k, name in enumerate(("a", "b", "c")):
+        base = 20.0 * 8**k  # later sets: far longer prompts, far fewer failures
+        for _ in range(300):
+            length = base * (1 + 3 * rng.random())
+            fails.append(float(rng.random() < (0.8 - 0.3 * k) * length / (4 * base)))
+            lengths.append(np.log1p(length))
+            sets.append(name)
+    Z = np.asarray(lengths)[:, None]
+    y, w, set_arr = np.asarray(fails), np.ones(len(fails)), np.asarray(sets)
+    pooled, _ = _fit_stacker(Z, y, w, set_arr, per_set=False)
+    within, bias = _fit_stacker(Z, y, w, set_arr, per_set=True)
+    assert pooled[0] < 0 < within[0]
+    assert np.isfinite(bias)
 
 
 needs_scored_model = pytest.mark.skipif(
@@ -117,7 +178,7 @@ def test_score_is_the_documented_formula() -> None:
 
     from router.decision.classifier import Classifier
     from router.decision.inputs import read_prompt
-    from router.types import TIERS
+    from router.types import TIERS, squeeze_into_band
 
     classifier = Classifier()
     model = classifier.model
@@ -135,7 +196,14 @@ def test_score_is_the_documented_formula() -> None:
         )
         cuts = (0.0, *model.score_cuts, 1.0)
         lo, hi = cuts[d.tier.rank], cuts[d.tier.rank + 1]
-        assert d.score == pytest.approx(min(max(1 / (1 + math.exp(-z)), lo), hi), abs=1e-12)
+        p_fail = 1 / (1 + math.exp(-z))
+        margin = model.score_band_margin
+        expected_score = (
+            squeeze_into_band(p_fail, lo, hi, margin)
+            if margin is not None
+            else min(max(p_fail, lo), hi)
+        )
+        assert d.score == pytest.approx(expected_score, abs=1e-12)
 
 
 @needs_scored_model
@@ -144,6 +212,8 @@ def test_score_is_the_documented_formula() -> None:
     [
         {"rank_weight": 0.1, "length_weight": 0.0, "cuts": [0.6, 0.5, 0.9]},
         {"cuts": [0.1, 0.2, 0.3]},
+        {"rank_weight": 0.1, "length_weight": 0.0, "cuts": [0.1, 0.2, 0.3], "band_margin": 0.7},
+        {"rank_weight": 0.1, "length_weight": 0.0, "cuts": [0.1, 0.2, 0.3], "band_margin": "x"},
     ],
 )
 def test_bad_score_section_is_refused(tmp_path: Path, score: dict[str, object]) -> None:

@@ -11,17 +11,24 @@ pair got it wrong". GSM8K and every *eval* set are never read here.
 2. **Settings on sources held out whole.** ``C`` is chosen from ``score_c_grid`` by the
    mean APGR over folds of whole outcome sets: each fold's sets are predicted by a head
    fitted without them.
-3. **Calibration, the tier head and length.** On those out-of-set predictions a
-   three-input logistic regression combines the fail head's logit with the tier head's
-   expected rank from the held-out-source folds (``train._holdout``) and
-   ``log(1 + tokens)``, which gives the calibrated probability; its weights are folded
-   into the exported coefficients (``rank_weight``, ``length_weight``).
+3. **Calibration, the tier head and length.** On those out-of-set predictions a small
+   logistic regression (the *stacker*) gives the calibrated probability. Its inputs are
+   chosen from ``STACKS`` by the mean APGR over the outcome sets, each predicted by a
+   stacker fitted without it: the fail head's logit, the tier head's expected rank from
+   the held-out-source folds (``train._holdout``) and ``log(1 + tokens)``, pooled or
+   with one intercept per outcome set. Per-set intercepts keep the weights to what
+   orders prompts *within* a set (which is what APGR and a threshold see) instead of
+   what tells one set's base rate from another's; the router uses their mean. The
+   chosen weights are folded into the exported coefficients (``rank_weight``,
+   ``length_weight``).
 4. **Tier bands.** The tier stays the tier head's class (the readable one, trained on
    the guide's labels). Three cut points ``c1 < c2 < c3`` split the score into one band
    per tier, placed at the quantiles of the training rows' scores that match the tier
-   head's share of each tier on them; the router clamps a decision's score into its
-   tier's band, so a higher tier never has a lower score. The report records how often
-   the clamp moved a held-out score (the decisions where the two disagree).
+   head's share of each tier on them; the router moves a decision's score into its
+   tier's band with :func:`router.types.squeeze_into_band` (margin ``BAND_MARGIN``), so
+   a higher tier never has a lower score and scores inside a tier keep their order. The
+   report records how often a held-out score fell outside its tier's band (the
+   decisions where the two disagree).
 """
 
 from __future__ import annotations
@@ -36,9 +43,31 @@ import numpy as np
 from training.examples import TIER_NAMES, Example
 from training.metrics import routing_summary
 
-__all__ = ["ScoreFit", "band_cuts", "clamp", "fit_score", "outcome_rows"]
+__all__ = [
+    "BAND_MARGIN",
+    "STACKS",
+    "ScoreFit",
+    "band_cuts",
+    "clamp",
+    "fit_score",
+    "outcome_rows",
+    "squeeze",
+]
 
 _Array = np.ndarray[Any, Any]
+
+# The stacker's candidate inputs (step 3): name -> (inputs, one intercept per set).
+# Fixed before any were compared; the choice among them is made on the train outcome
+# sets only, each held out whole.
+STACKS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "fail+rank+length": (("fail", "rank", "length"), False),
+    "fail+rank+length, per-set intercepts": (("fail", "rank", "length"), True),
+    "length, per-set intercepts": (("length",), True),
+}
+# Share of a tier's band kept for scores that fall outside it (step 4): a design
+# constant, not a fitted setting; it only decides how close to the band's middle an
+# in-band probability is drawn (at most by this share of the band's width).
+BAND_MARGIN = 0.1
 
 
 @dataclass
@@ -49,6 +78,7 @@ class ScoreFit:
     length_weight: float
     cuts: tuple[float, float, float]
     report: dict[str, Any]
+    band_margin: float = BAND_MARGIN
 
 
 def outcome_rows(examples: Sequence[Example]) -> tuple[_Array, _Array, list[str], _Array]:
@@ -106,6 +136,20 @@ def band_cuts(score: _Array, tier: _Array, w: _Array) -> tuple[float, float, flo
     return cuts[0], cuts[1], cuts[2]
 
 
+def squeeze(score: _Array, tier: _Array, cuts: Sequence[float], margin: float) -> _Array:
+    """``score`` moved into the band of ``tier`` keeping its order inside the band: the
+    array form of :func:`router.types.squeeze_into_band`, which the router applies."""
+    lo = np.concatenate([[0.0], np.asarray(cuts)])[tier]
+    hi = np.concatenate([np.asarray(cuts), [1.0]])[tier]
+    edge = margin * (hi - lo)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = lo + edge * (score / lo)
+        above = hi - edge * ((1.0 - score) / (1.0 - hi))
+    inside = lo + edge + (score - lo) * (1.0 - 2.0 * margin)
+    out: _Array = np.where(score < lo, below, np.where(score > hi, above, inside))
+    return out
+
+
 def clamp(score: _Array, tier: _Array, cuts: Sequence[float]) -> _Array:
     """``score`` moved into the band of ``tier`` (the router does the same per decision)."""
     lo = np.concatenate([[0.0], np.asarray(cuts)])[tier]
@@ -160,14 +204,41 @@ def fit_score(
             best_c, best_apgr, oos_best = C, mean, oos
     assert oos_best is not None
     rank = held_out_rank if held_out_rank is not None else np.zeros(X.shape[0])
-    stack_X = np.column_stack([oos_best, rank[idx], log_tokens[idx]])
-    stacker = _fit_binary(stack_X, y, w, 1e4, 1000)
-    a, b, g = (float(v) for v in stacker.coef_[0])
-    c0 = float(stacker.intercept_[0])
-    final = _fit_binary(Xo, y, w, best_c, max_iter)
-    tick("score: final fit")
-    coef = np.asarray(final.coef_[0]) * a
-    intercept = float(final.intercept_[0]) * a + c0
+    chosen_tier = (
+        held_out_tier if held_out_tier is not None else np.maximum(tier_labels, 0)
+    ).astype(np.int64)
+    inputs = {"fail": oos_best, "rank": rank[idx], "length": log_tokens[idx]}
+    stack_trials, best_stack, best_stack_apgr = [], "", -1.0
+    for name, (used, by_set) in STACKS.items():
+        Z = np.column_stack([inputs[k] for k in used])
+        per_held_out = {}
+        for s in names:
+            out = set_arr == s
+            weights, bias = _fit_stacker(Z[~out], y[~out], w[~out], set_arr[~out], by_set)
+            # Inside the held-out set the router's order is tier first, then this
+            # probability (squeeze keeps both), so APGR is measured on that order.
+            z = Z[out] @ weights + bias
+            order = chosen_tier[idx][out] + 1.0 / (1.0 + np.exp(-z))
+            per_held_out[s] = _apgr(order, examples, idx[out])
+        mean = float(np.mean(list(per_held_out.values())))
+        stack_trials.append(
+            {"inputs": name, "mean_apgr": round(mean, 5), "apgr": _round(per_held_out)}
+        )
+        tick(f"score: stacker {name}")
+        if mean > best_stack_apgr + 1e-9:
+            best_stack, best_stack_apgr = name, mean
+    used, by_set = STACKS[best_stack]
+    weights, c0 = _fit_stacker(np.column_stack([inputs[k] for k in used]), y, w, set_arr, by_set)
+    coef_of = dict(zip(used, (float(v) for v in weights), strict=True))
+    a, b, g = coef_of.get("fail", 0.0), coef_of.get("rank", 0.0), coef_of.get("length", 0.0)
+    if a != 0.0:
+        final = _fit_binary(Xo, y, w, best_c, max_iter)
+        tick("score: final fit")
+        head, head_bias = np.asarray(final.coef_[0]), float(final.intercept_[0])
+    else:  # the chosen stacker does not read the fail head
+        head, head_bias = np.zeros(Xo.shape[1]), 0.0
+    coef = head * a
+    intercept = head_bias * a + c0
 
     def sigmoid(z: _Array) -> _Array:
         out: _Array = 1.0 / (1.0 + np.exp(-z))
@@ -176,19 +247,21 @@ def fit_score(
     calibrated = sigmoid(a * oos_best + b * rank[idx] + g * log_tokens[idx] + c0)
     # Every training row's score as the router computes it (outcome rows keep their
     # out-of-set fail logit, others the final head's), and the tier the head gave it.
-    logit = np.asarray(X @ final.coef_[0]).ravel() + float(final.intercept_[0])
+    logit = np.asarray(X @ head).ravel() + head_bias
     logit[idx] = oos_best
     score = sigmoid(a * logit + b * rank + g * log_tokens + c0)
     labelled = tier_labels >= 0
-    tier = held_out_tier if held_out_tier is not None else np.maximum(tier_labels, 0)
+    tier = chosen_tier
     cuts = band_cuts(score, tier, label_weights)
-    clamped = clamp(score, tier, cuts)
-    moved = float(np.average(np.abs(clamped - score) > 1e-12, weights=label_weights))
+    banded = squeeze(score, tier, cuts, BAND_MARGIN)
+    lo = np.concatenate([[0.0], np.asarray(cuts)])[tier]
+    hi = np.concatenate([np.asarray(cuts), [1.0]])[tier]
+    moved = float(np.average((score < lo) | (score > hi), weights=label_weights))
     held_out = {
         s: {
             "calibrated": round(_apgr(calibrated[set_arr == s], examples, idx[set_arr == s]), 4),
             "in_tier_bands": round(
-                _apgr(clamped[idx][set_arr == s], examples, idx[set_arr == s]), 4
+                _apgr(banded[idx][set_arr == s], examples, idx[set_arr == s]), 4
             ),
         }
         for s in names
@@ -204,6 +277,9 @@ def fit_score(
             "C": best_c,
         },
         "stacking": {
+            "inputs": best_stack,
+            "on": "each train outcome set held out whole, routed tier first",
+            "trials": stack_trials,
             "fail_logit": round(a, 6),
             "tier_rank": round(b, 6),
             "log_tokens": round(g, 6),
@@ -211,12 +287,33 @@ def fit_score(
         },
         "held_out_apgr": held_out,
         "cuts": [round(c, 6) for c in cuts],
-        "clamped_share": round(moved, 4),
+        "outside_band_share": round(moved, 4),
+        "band_margin": BAND_MARGIN,
         # For comparison only: the guide-labelled rows' tier accuracy if the tier were
         # read off the unclamped score's bands instead of the tier head.
         "tier_from_score_bands_accuracy": round(acc, 4),
     }
     return ScoreFit(coef, intercept, b, g, (cuts[0], cuts[1], cuts[2]), report)
+
+
+def _fit_stacker(
+    Z: _Array, y: _Array, w: _Array, sets: _Array, per_set: bool
+) -> tuple[_Array, float]:
+    """Stacking weights and intercept; with ``per_set`` one intercept per outcome set
+    during the fit and their mean as the intercept (every set weighs the same)."""
+    if not per_set:
+        est = _fit_binary(Z, y, w, 1e4, 1000)
+        return np.asarray(est.coef_[0]), float(est.intercept_[0])
+    from sklearn.linear_model import LogisticRegression
+
+    names = sorted(set(sets.tolist()))
+    dummies = np.column_stack([(sets == s).astype(np.float64) for s in names])
+    est = LogisticRegression(C=1e4, max_iter=1000, tol=1e-3, fit_intercept=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(np.column_stack([Z, dummies]), y, sample_weight=w)
+    k = Z.shape[1]
+    return np.asarray(est.coef_[0][:k]), float(np.mean(est.coef_[0][k:]))
 
 
 def _round(d: dict[str, float]) -> dict[str, float]:

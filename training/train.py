@@ -870,6 +870,7 @@ def train(
             "rank_weight": score_fit.rank_weight,
             "length_weight": score_fit.length_weight,
             "cuts": list(score_fit.cuts),
+            "band_margin": score_fit.band_margin,
         }
         if score_fit is not None
         else None

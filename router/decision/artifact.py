@@ -24,8 +24,10 @@ Format 3 may also carry an outcome score (``score`` in the JSON: ``rank_weight``
 ``length_weight`` and three ascending ``cuts``; ``score_coef``/``score_intercept`` in the
 ``.npz``): ``sigmoid(score_coef . x + score_intercept + rank_weight * E[tier rank] +
 length_weight * log(1 + tokens))`` is the calibrated chance that a cheap model falls
-short, and ``Decision.score`` is that, clamped into the chosen tier's band between the
-cuts (``training/outcome_score.py``).
+short, and ``Decision.score`` is that moved into the chosen tier's band between the
+cuts (``training/outcome_score.py``): with ``band_margin`` by
+:func:`router.types.squeeze_into_band`, which keeps the order inside the band; without
+it (older artifacts) clamped.
 """
 
 from __future__ import annotations
@@ -276,6 +278,9 @@ class ModelArtifact:
             self.score_rank_weight = float(score["rank_weight"])
             self.score_length_weight = float(score["length_weight"])
             self.score_cuts: tuple[float, ...] = tuple(float(c) for c in score["cuts"])
+        # Format 3 artifacts from before the band margin clamp the score to its band.
+        margin = score.get("band_margin") if score is not None else None
+        self.score_band_margin: float | None = float(margin) if margin is not None else None
         self._weights = np.ascontiguousarray(np.concatenate(heads, axis=0).T)
         self._bias = np.concatenate(biases)
         self._bias_list: list[float] = self._bias.tolist()
@@ -444,6 +449,13 @@ def _validate(
             raise ModelArtifactError(
                 f"{where}: score.cuts must be {len(tier_classes) - 1} finite, ascending "
                 f"cut points, got {score.get('cuts')!r}"
+            )
+        margin = score.get("band_margin")
+        if margin is not None and not (
+            isinstance(margin, int | float) and 0.0 < float(margin) < 0.5
+        ):
+            raise ModelArtifactError(
+                f"{where}: score.band_margin must be a number in (0, 0.5), got {margin!r}"
             )
         expected["score_coef"] = (1, layout.size)
         expected["score_intercept"] = (1,)

@@ -18,7 +18,16 @@ from router.decision.language import LanguageDetector
 from router.decision.rule_scorer import RuleScorer, TierResult
 from router.decision.text import KeywordIndex
 from router.errors import ModelArtifactError
-from router.types import TASKS, TIERS, Contributions, Decision, Tier, band_position, tier_band
+from router.types import (
+    TASKS,
+    TIERS,
+    Contributions,
+    Decision,
+    Tier,
+    band_position,
+    squeeze_into_band,
+    tier_band,
+)
 
 if TYPE_CHECKING:
     from router.decision.artifact import ModelArtifact
@@ -248,13 +257,18 @@ class Classifier:
         cuts = model.score_cuts
         lo = cuts[tier.rank - 1] if tier.rank > 0 else 0.0
         hi = cuts[tier.rank] if tier.rank < len(cuts) else 1.0
-        score = min(max(p_fail, lo), hi)
+        margin = model.score_band_margin
+        score = (
+            squeeze_into_band(p_fail, lo, hi, margin)
+            if margin is not None
+            else min(max(p_fail, lo), hi)
+        )
         reasons.insert(
             0,
             f"{source}: P({tier_name})={tier_p[tier_name]:.2f}, "
             f"P({task_name})={task_p[task_name]:.2f}, "
             f"P(cheap model falls short)={p_fail:.2f}"
-            + ("" if score == p_fail else f" (kept in {tier_name}'s band: {score:.2f})"),
+            + ("" if lo <= p_fail <= hi else f" (kept in {tier_name}'s band: {score:.2f})"),
         )
         return Decision(
             task=_TASK_OF[task_name],
