@@ -64,7 +64,7 @@ _TIER_RANK = {tier: i for i, tier in enumerate(TIERS)}
 def tier_band(tier: Tier) -> tuple[float, float]:
     """The slice of ``[0, 1]`` that ``Decision.score`` occupies for ``tier``.
 
-    Every scorer clamps its score into the band of the tier it chose, which is
+    Every scorer keeps its score inside the band of the tier it chose, which is
     what makes ``score`` monotone with tier and safe to sweep thresholds over.
     """
     width = 1.0 / len(TIERS)
@@ -143,9 +143,10 @@ class Decision:
     ``score`` is a continuous difficulty in ``[0, 1]`` that never contradicts ``tier``:
     a higher tier never has a lower score. With a model that carries an outcome score
     (the bundled one does), ``score`` is the calibrated probability that a cheap model
-    falls short on the prompt, and ``tier`` is the band of ``score`` between the
-    artifact's three cut points (``ModelArtifact.score_cuts``); ``tier_probabilities``
-    stay the tier head's. Otherwise each tier owns a quarter of the range (see
+    falls short on the prompt moved into the chosen tier's band between the artifact's
+    three cut points (``ModelArtifact.score_cuts``) by :func:`squeeze_into_band`, so
+    ``tier`` is the band ``score`` lies in; ``tier_probabilities`` stay the tier
+    head's. Otherwise each tier owns a quarter of the range (see
     :func:`tier_band`): inside it the model orders prompts by expected tier rank and
     prompt length (weights in the artifact), the rules by their own score.
     ``tier_probabilities`` covers all four tiers and sums to 1.
