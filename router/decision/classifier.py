@@ -18,7 +18,16 @@ from router.decision.language import LanguageDetector
 from router.decision.rule_scorer import RuleScorer, TierResult
 from router.decision.text import KeywordIndex
 from router.errors import ModelArtifactError
-from router.types import TASKS, TIERS, Contributions, Decision, Tier, band_position, tier_band
+from router.types import (
+    TASKS,
+    TIERS,
+    Contributions,
+    Decision,
+    Tier,
+    band_position,
+    new_decision,
+    tier_band,
+)
 
 if TYPE_CHECKING:
     from router.decision.artifact import ModelArtifact
@@ -170,7 +179,11 @@ class Classifier:
             task_p = {k: (v + rule_tasks[k]) / 2 for k, v in task_p.items()}
             source = "blend"
             reasons.append(f"{note}: model and rules averaged")
-        floor, why = self._floor(ex)
+        prompt = ex.prompt
+        if ex.tokens > self._long_context or prompt.wants_structured or prompt.has_tools:
+            floor, why = self._floor(ex)
+        else:
+            floor = 0
         if floor:
             # The floors are capability needs (context, structured output,
             # tools), not opinions: condition the distribution on them.
@@ -256,22 +269,22 @@ class Classifier:
             f"P(cheap model falls short)={p_fail:.2f}"
             + ("" if score == p_fail else f" (kept in {tier_name}'s band: {score:.2f})"),
         )
-        return Decision(
-            task=_TASK_OF[task_name],
-            task_scores=task_p,
-            tier=tier,
-            tier_probabilities=tier_p,
-            score=score,
-            confidence=round(min(max(tier_p.values()), max(task_p.values())), 4),
-            language=ex.language,
-            source=source,
-            features=Contributions(ex.values, model.signal_weights[tier.value]),
-            reasons=tuple(reasons),
-            warnings=tuple(warnings),
-            estimated_tokens=ex.tokens,
-            has_tools=ex.prompt.has_tools,
-            has_images=ex.prompt.has_images,
-            model_version=model.version,
+        return new_decision(
+            _TASK_OF[task_name],
+            task_p,
+            tier,
+            tier_p,
+            score,
+            round(min(max(tier_p.values()), max(task_p.values())), 4),
+            ex.language,
+            source,
+            Contributions(ex.values, model.signal_weights[tier_name]),
+            tuple(reasons),
+            tuple(warnings),
+            ex.tokens,
+            ex.prompt.has_tools,
+            ex.prompt.has_images,
+            model.version,
         )
 
     def _floor(self, ex: Extraction) -> tuple[int, str]:

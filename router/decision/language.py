@@ -136,7 +136,8 @@ class LanguageDetector:
             for lang, chars in self._letters:
                 if not present.isdisjoint(chars):
                     tally[lang] = tally.get(lang, 0) + 2
-        if not tally:
-            return None
+        if len(tally) < 2:
+            # One language voted (most prompts), or none.
+            return next(iter(tally), None)
         rank = self._rank
         return max(tally.items(), key=lambda item: (item[1], -rank.get(item[0], len(rank))))[0]
