@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from router.decision.ngrams import ANALYZER, HashSpec, bucket, grams, hashed
+from router.decision.ngrams import ANALYZER, HashSpec, WordForms, bucket, grams, hashed
 
 PROMPTS = [
     "hi",
@@ -85,14 +85,16 @@ def test_word_form_cache_gives_the_same_set_in_the_same_order() -> None:
     # the very same set: same members, same iteration order.
     from router.decision.text import tokenize
 
-    forms: dict[str, str] = {}
+    forms = WordForms(limit=40)  # small enough to start over once
     for _ in range(2):  # cold cache, then warm
         for prompt in [*PROMPTS, "x" * 31 + " short words " + "y" * 30 + " tail"]:
             lowered = prompt.lower()
             plain = grams(lowered, 8, 4)
             cached = grams(lowered, 8, 4, tokenize(lowered), forms)
             assert list(cached) == list(plain)
-    assert "x" * 31 in forms and forms["x" * 31] == ""
+    grams("word 2 " + "x" * 31, 8, 4, None, forms)
+    assert forms.forms["x" * 31] == forms.unigrams["x" * 31] == ""
+    assert forms.unigrams["word"] == "w word" and forms.unigrams["2"] == "w 0"
 
 
 def test_columns_are_the_buckets_plus_offset() -> None:

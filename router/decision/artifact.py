@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router.decision.features import FEATURE_NAMES, SIGNAL_NAMES, Extraction
-from router.decision.ngrams import HashSpec, columns, grams, hashed
+from router.decision.ngrams import HashSpec, WordForms, columns, grams, hashed
 from router.errors import ModelArtifactError
 from router.types import TASKS, TIERS
 
@@ -155,7 +155,7 @@ class Featurizer:
         self._ngrams = layout.ngrams
         self._ngram_offset = layout.ngram_offset
         self._ngram_cache: dict[str, int] = {}
-        self._word_forms: dict[str, str] = {}
+        self._word_forms = WordForms()
         # For sparse(): vocabulary words straight to their columns, and whether the length
         # bucket can be found by bisection (edges ascending, as training writes them).
         self._signal_cols = tuple(range(len(layout.signals)))

@@ -31,7 +31,7 @@ import mmh3
 
 from router.decision.text import tokenize
 
-__all__ = ["ANALYZER", "HashSpec", "bucket", "columns", "grams", "hashed"]
+__all__ = ["ANALYZER", "HashSpec", "WordForms", "bucket", "columns", "grams", "hashed"]
 
 # Bumped whenever grams() changes what it emits: an artifact trained on another
 # analyzer would read different buckets, so the loader refuses it.
@@ -110,21 +110,51 @@ def _word_form(token: str) -> str:
     return token if token.isalpha() else token.translate(_DIGITS)
 
 
+class WordForms:
+    """Token -> its word form and its ``w`` gram, kept between prompts by the decision.
+
+    Most words of a prompt were seen before: a lookup replaces the length check, the
+    digit folding and the ``"w " + word`` copy, and the cached gram string keeps its
+    hash, so adding it to the set and finding its column do not hash it again.
+    Starts over past ``limit`` tokens (about 30 MB at the default).
+    """
+
+    __slots__ = ("forms", "limit", "unigrams")
+
+    def __init__(self, limit: int = _FORMS_LIMIT) -> None:
+        self.forms: dict[str, str] = {}
+        self.unigrams: dict[str, str] = {}
+        self.limit = limit
+
+    def words_and_unigrams(self, window: list[str]) -> tuple[list[str], list[str]]:
+        """The window's word forms and ``w`` grams, in order, too-long tokens left out."""
+        forms, unigrams = self.forms, self.unigrams
+        if len(forms) > self.limit:
+            forms.clear()
+            unigrams.clear()
+        try:
+            words = list(filter(None, map(forms.__getitem__, window)))
+        except KeyError:
+            for token in set(window).difference(forms):
+                form = forms[token] = _word_form(token)
+                unigrams[token] = "w " + form if form else ""
+            words = list(filter(None, map(forms.__getitem__, window)))
+        return words, list(filter(None, map(unigrams.__getitem__, window)))
+
+
 def grams(
     lowered: str,
     head: int,
     tail: int,
     tokens: Sequence[str] | None = None,
-    forms: dict[str, str] | None = None,
+    forms: WordForms | None = None,
 ) -> set[str]:
     """The distinct grams of already lower-cased text.
 
     Prefixes keep the kinds apart: ``w`` word, ``b`` word pair, ``c`` CJK character,
     ``d`` CJK character pair (a pair never spans two runs, as a bigram never spans
     a change of script). ``tokens``: ``tokenize(lowered)`` when the caller has it.
-    ``forms``: a cache of :func:`_word_form` that the caller keeps between prompts
-    (the decision does; most words of a prompt were seen before, and a lookup is a
-    third of the check and copy).
+    ``forms``: a :class:`WordForms` cache the caller keeps between prompts.
 
     The set is built in the same order whichever path fills it: the decision sums
     weight rows in the set's order, so the order fixes a logit's last bits.
@@ -134,17 +164,10 @@ def grams(
     window = _window(tokens if isinstance(tokens, list) else list(tokens), head, tail)
     if forms is None:
         words = list(filter(None, map(_word_form, window)))
+        out = {"w " + w for w in words}
     else:
-        if len(forms) > _FORMS_LIMIT:
-            forms.clear()
-        get = forms.__getitem__
-        try:
-            words = list(filter(None, map(get, window)))
-        except KeyError:
-            for token in set(window).difference(forms):
-                forms[token] = _word_form(token)
-            words = list(filter(None, map(get, window)))
-    out = {"w " + w for w in words}
+        words, unigrams = forms.words_and_unigrams(window)
+        out = set(unigrams)
     # An f-string costs half of "b {} {}".format and makes the same strings, added in
     # the same order.
     out.update([f"b {a} {b}" for a, b in pairwise(words)])
