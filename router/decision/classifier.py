@@ -193,10 +193,15 @@ class Classifier:
             reasons.append(why)
         task_name = max(task_p, key=task_p.__getitem__)
         expected = sum([tier_p[value] * rank for value, rank in _TIER_RANKS])
+        if tier_p is prediction.tier and task_p is prediction.task:
+            # Neither blended nor floored: the prediction already holds the same min of maxes.
+            confidence = round(prediction.confidence, 4)
+        else:
+            confidence = round(min(max(tier_p.values()), max(task_p.values())), 4)
         if prediction.fail_logit is not None:
             return self._scored_decision(
                 ex, model, prediction.fail_logit, expected, tier_p, task_p, task_name,
-                source, reasons, warnings,
+                confidence, source, reasons, warnings,
             )  # fmt: skip
         tier_name = max(tier_p, key=tier_p.__getitem__)
         lo, hi = _BANDS[tier_name]
@@ -221,7 +226,7 @@ class Classifier:
             tier=_TIER_OF[tier_name],
             tier_probabilities=tier_p,
             score=score,
-            confidence=round(min(max(tier_p.values()), max(task_p.values())), 4),
+            confidence=confidence,
             language=ex.language,
             source=source,
             # Each signal's share of the chosen tier's logit under the model.
@@ -243,6 +248,7 @@ class Classifier:
         tier_p: dict[str, float],
         task_p: dict[str, float],
         task_name: str,
+        confidence: float,
         source: str,
         reasons: list[str],
         warnings: list[str],
@@ -275,7 +281,7 @@ class Classifier:
             tier,
             tier_p,
             score,
-            round(min(max(tier_p.values()), max(task_p.values())), 4),
+            confidence,
             ex.language,
             source,
             Contributions(ex.values, model.signal_weights[tier_name]),
