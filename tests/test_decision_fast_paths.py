@@ -106,3 +106,39 @@ def test_a_routed_decision_keeps_its_explanation() -> None:
         for name, f in d.features.items()
     }
     assert pickle.loads(pickle.dumps(d)) == d
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain words only",
+        "if (a <= b && c != d) { x = y; } # done \\ `code` | $var > 0",
+        "用Python写 {x} = 1; ｛全角｝＝ ＜ ＞ ＃ ＄ ｜",
+        "emoji 🎉 & lone surrogate \ud800 ; end",
+        "ÀÉÎ ç ñ \u00a0 = \u2028 < \u0085 >",
+        "def f():\n    return {1; 2}",
+    ],
+)
+def test_code_punctuation_counted_as_bytes_equals_the_regex(text: str) -> None:
+    from router.decision.features import _CODE_MARKS, _CODE_PUNCT, _code_syntax
+
+    punct = len(_CODE_PUNCT.findall(text))
+    if punct == 0 and "\n" not in text and "def " not in text:
+        expected = 0
+    else:
+        expected = punct // 2 + sum(text.count(mark) for mark in _CODE_MARKS)
+    assert _code_syntax(text) == expected
+
+
+def test_ascii_tokenizer_equals_the_str_translate_form() -> None:
+    import string
+
+    from router.decision.text import tokenize
+
+    table = str.maketrans({c: " " for c in string.punctuation if c not in "+#_"})
+    samples = [*_prompts(), string.printable, "c++ c# snake_case a.b,c;d\x1c\x1fe\x0bf"]
+    for text in samples:
+        lowered = text.lower()
+        if lowered.isascii():
+            assert tokenize(lowered) == lowered.translate(table).split()

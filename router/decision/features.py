@@ -36,6 +36,7 @@ __all__ = [
 # more on a 2 kB prompt, and this runs on every decision.
 _CODE_MARKS = ("```", "```", "\n    ", "\n\t", "def ", "();", "print(", "SELECT ", " FROM ")
 _CODE_PUNCT = re.compile(r"[`;{}=<>|&$#\\]")
+_CODE_PUNCT_BYTES = b"`;{}=<>|&$#\\"
 _MATH_SYNTAX = re.compile(r"[0-9] ?[-+*/×÷^=<>≤≥] ?[0-9(.a-z]")
 _MATH_SYMBOLS = re.compile(r"[√∑∫π∞≈≠²³]")
 _LATEX = re.compile(r"\\(?:frac|sqrt|int|sum|prod|lim|cdot|binom)\b|\b[a-z]\^\d")
@@ -43,7 +44,11 @@ _LIST_LINE = re.compile(r"\n[ \t]*(?:\d{1,2}[.)、]|[-*•]|[①-⑩])[ \t]*\S")
 
 
 def _code_syntax(text: str) -> int:
-    punct = len(_CODE_PUNCT.findall(text))
+    # The characters of _CODE_PUNCT, counted as the bytes deleted from the UTF-8 form:
+    # three times faster than findall, and exact, as UTF-8 never uses an ASCII byte
+    # inside another character ("surrogatepass" encodes lone surrogates likewise).
+    encoded = text.encode("utf-8", "surrogatepass")
+    punct = len(encoded) - len(encoded.translate(None, _CODE_PUNCT_BYTES))
     if punct == 0 and "\n" not in text and "def " not in text:
         return 0
     return punct // 2 + sum([text.count(mark) for mark in _CODE_MARKS])

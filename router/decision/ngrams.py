@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
-from typing import Any, cast
+from typing import Any
 
 import mmh3
 
@@ -237,7 +237,7 @@ def columns(
             if col is None:
                 col = found[i] = bucket(grams_[i], n_features) + offset
                 cache[grams_[i]] = col
-    cols = cast(list[int], found)
+    cols: list[int] = found  # type: ignore[assignment]  # every None was filled above
     if not cols:
         return cols, 0.0
     distinct = len(set(cols))
