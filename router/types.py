@@ -215,3 +215,63 @@ class Decision:
             "rule": self.rule,
             "l2_used": self.l2_used,
         }
+
+
+# How the decision path builds a Decision: a frozen dataclass's __init__ sets each of the
+# 23 fields through object.__setattr__, which costs more than the rest of the record;
+# setting the slots directly makes the same object. The first _HEAD fields are given,
+# the routing fields after them keep their defaults.
+_FIELDS = dataclasses.fields(Decision)
+_HEAD = 15
+_SET_HEAD = tuple(Decision.__dict__[f.name].__set__ for f in _FIELDS[:_HEAD])
+_SET_TAIL = tuple((Decision.__dict__[f.name].__set__, f.default) for f in _FIELDS[_HEAD:])
+if any(f.default is dataclasses.MISSING for f in _FIELDS[_HEAD:]):  # pragma: no cover
+    raise TypeError("new_decision() fills Decision's routing fields with their defaults")
+
+
+def new_decision(
+    task: Task,
+    task_scores: dict[str, float],
+    tier: Tier,
+    tier_probabilities: dict[str, float],
+    score: float,
+    confidence: float,
+    language: str,
+    source: str,
+    features: Mapping[str, FeatureContribution],
+    reasons: tuple[str, ...],
+    warnings: tuple[str, ...],
+    estimated_tokens: int,
+    has_tools: bool,
+    has_images: bool,
+    model_version: str | None,
+) -> Decision:
+    """``Decision(task=task, ..., model_version=model_version)``, built faster."""
+    d: Decision = object.__new__(Decision)
+    values = (
+        task,
+        task_scores,
+        tier,
+        tier_probabilities,
+        score,
+        confidence,
+        language,
+        source,
+        features,
+        reasons,
+        warnings,
+        estimated_tokens,
+        has_tools,
+        has_images,
+        model_version,
+    )
+    for setter, value in zip(_SET_HEAD, values, strict=True):
+        setter(d, value)
+    for setter, default in _SET_TAIL:
+        setter(d, default)
+    return d
+
+
+_HEAD_NAMES = tuple(f.name for f in _FIELDS[:_HEAD])
+if new_decision.__code__.co_varnames[:_HEAD] != _HEAD_NAMES:  # pragma: no cover
+    raise TypeError("new_decision()'s parameters must be Decision's first fields, in order")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from router.decision.ngrams import ANALYZER, HashSpec, bucket, grams, hashed
+from router.decision.ngrams import ANALYZER, HashSpec, WordForms, bucket, grams, hashed
 
 PROMPTS = [
     "hi",
@@ -78,3 +78,40 @@ def test_spec_round_trips_and_refuses_another_analyzer() -> None:
         HashSpec.from_json({**spec.to_json(), "analyzer": ANALYZER + "-other"})
     with pytest.raises(ValueError, match="n_features"):
         HashSpec(1)
+
+
+def test_word_form_cache_gives_the_same_set_in_the_same_order() -> None:
+    # The decision sums weight rows in the set's order, so the cached path must build
+    # the very same set: same members, same iteration order.
+    from router.decision.text import tokenize
+
+    forms = WordForms(limit=40)  # small enough to start over once
+    for _ in range(2):  # cold cache, then warm
+        for prompt in [*PROMPTS, "x" * 31 + " short words " + "y" * 30 + " tail"]:
+            lowered = prompt.lower()
+            plain = grams(lowered, 8, 4)
+            cached = grams(lowered, 8, 4, tokenize(lowered), forms)
+            assert list(cached) == list(plain)
+    grams("word 2 " + "x" * 31, 8, 4, None, forms)
+    assert forms.forms["x" * 31] == forms.unigrams["x" * 31] == ""
+    assert forms.unigrams["word"] == "w word" and forms.unigrams["2"] == "w 0"
+
+
+def test_columns_are_the_buckets_plus_offset() -> None:
+    from router.decision.ngrams import columns
+
+    cache: dict[str, int] = {}
+    for prompt in PROMPTS:
+        doc = grams(prompt.lower(), 64, 16)
+        for _ in range(2):
+            cols, value = columns(doc, 2**10, 7, cache)
+            assert cols == [7 + bucket(g, 2**10) for g in doc]
+            if cols:
+                assert value == pytest.approx(1.0 / np.sqrt(sum(
+                    v * v for v in np.bincount(cols).tolist())))  # fmt: skip
+
+
+@pytest.mark.parametrize("n_features", [2, 3, 2**10, 2**14, 10**6 + 3])
+def test_abs_modulo_is_scikit_learns_bucket_for_int_min(n_features: int) -> None:
+    # FeatureHasher maps h = -2**31 to (2**31 - 1 - (n - 1)) % n; abs(h) % n is the same.
+    assert abs(-(2**31)) % n_features == (2147483647 - (n_features - 1)) % n_features

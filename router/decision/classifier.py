@@ -25,6 +25,7 @@ from router.types import (
     Decision,
     Tier,
     band_position,
+    new_decision,
     squeeze_into_band,
     tier_band,
 )
@@ -179,7 +180,11 @@ class Classifier:
             task_p = {k: (v + rule_tasks[k]) / 2 for k, v in task_p.items()}
             source = "blend"
             reasons.append(f"{note}: model and rules averaged")
-        floor, why = self._floor(ex)
+        prompt = ex.prompt
+        if ex.tokens > self._long_context or prompt.wants_structured or prompt.has_tools:
+            floor, why = self._floor(ex)
+        else:
+            floor = 0
         if floor:
             # The floors are capability needs (context, structured output,
             # tools), not opinions: condition the distribution on them.
@@ -189,10 +194,15 @@ class Classifier:
             reasons.append(why)
         task_name = max(task_p, key=task_p.__getitem__)
         expected = sum([tier_p[value] * rank for value, rank in _TIER_RANKS])
+        if tier_p is prediction.tier and task_p is prediction.task:
+            # Neither blended nor floored: the prediction already holds the same min of maxes.
+            confidence = round(prediction.confidence, 4)
+        else:
+            confidence = round(min(max(tier_p.values()), max(task_p.values())), 4)
         if prediction.fail_logit is not None:
             return self._scored_decision(
                 ex, model, prediction.fail_logit, expected, tier_p, task_p, task_name,
-                source, reasons, warnings,
+                confidence, source, reasons, warnings,
             )  # fmt: skip
         tier_name = max(tier_p, key=tier_p.__getitem__)
         lo, hi = _BANDS[tier_name]
@@ -217,7 +227,7 @@ class Classifier:
             tier=_TIER_OF[tier_name],
             tier_probabilities=tier_p,
             score=score,
-            confidence=round(min(max(tier_p.values()), max(task_p.values())), 4),
+            confidence=confidence,
             language=ex.language,
             source=source,
             # Each signal's share of the chosen tier's logit under the model.
@@ -239,13 +249,15 @@ class Classifier:
         tier_p: dict[str, float],
         task_p: dict[str, float],
         task_name: str,
+        confidence: float,
         source: str,
         reasons: list[str],
         warnings: list[str],
     ) -> Decision:
-        """Score = P(cheap model falls short) from the artifact's outcome score, clamped
-        into the band of the tier the tier head chose (cut points in the artifact), so a
-        higher tier never has a lower score. ``tier_p`` is already floored."""
+        """Score = P(cheap model falls short) from the artifact's outcome score, moved
+        into the band of the tier the tier head chose (cut points in the artifact) without
+        losing its order there, so a higher tier never has a lower score. ``tier_p`` is
+        already floored."""
         z = (
             fail_logit
             + model.score_rank_weight * expected
@@ -270,22 +282,22 @@ class Classifier:
             f"P(cheap model falls short)={p_fail:.2f}"
             + ("" if lo <= p_fail <= hi else f" (kept in {tier_name}'s band: {score:.2f})"),
         )
-        return Decision(
-            task=_TASK_OF[task_name],
-            task_scores=task_p,
-            tier=tier,
-            tier_probabilities=tier_p,
-            score=score,
-            confidence=round(min(max(tier_p.values()), max(task_p.values())), 4),
-            language=ex.language,
-            source=source,
-            features=Contributions(ex.values, model.signal_weights[tier.value]),
-            reasons=tuple(reasons),
-            warnings=tuple(warnings),
-            estimated_tokens=ex.tokens,
-            has_tools=ex.prompt.has_tools,
-            has_images=ex.prompt.has_images,
-            model_version=model.version,
+        return new_decision(
+            _TASK_OF[task_name],
+            task_p,
+            tier,
+            tier_p,
+            score,
+            confidence,
+            ex.language,
+            source,
+            Contributions(ex.values, model.signal_weights[tier_name]),
+            tuple(reasons),
+            tuple(warnings),
+            ex.tokens,
+            ex.prompt.has_tools,
+            ex.prompt.has_images,
+            model.version,
         )
 
     def _floor(self, ex: Extraction) -> tuple[int, str]:

@@ -36,6 +36,7 @@ __all__ = [
 # more on a 2 kB prompt, and this runs on every decision.
 _CODE_MARKS = ("```", "```", "\n    ", "\n\t", "def ", "();", "print(", "SELECT ", " FROM ")
 _CODE_PUNCT = re.compile(r"[`;{}=<>|&$#\\]")
+_CODE_PUNCT_BYTES = b"`;{}=<>|&$#\\"
 _MATH_SYNTAX = re.compile(r"[0-9] ?[-+*/×÷^=<>≤≥] ?[0-9(.a-z]")
 _MATH_SYMBOLS = re.compile(r"[√∑∫π∞≈≠²³]")
 _LATEX = re.compile(r"\\(?:frac|sqrt|int|sum|prod|lim|cdot|binom)\b|\b[a-z]\^\d")
@@ -43,7 +44,11 @@ _LIST_LINE = re.compile(r"\n[ \t]*(?:\d{1,2}[.)、]|[-*•]|[①-⑩])[ \t]*\S")
 
 
 def _code_syntax(text: str) -> int:
-    punct = len(_CODE_PUNCT.findall(text))
+    # The characters of _CODE_PUNCT, counted as the bytes deleted from the UTF-8 form:
+    # three times faster than findall, and exact, as UTF-8 never uses an ASCII byte
+    # inside another character ("surrogatepass" encodes lone surrogates likewise).
+    encoded = text.encode("utf-8", "surrogatepass")
+    punct = len(encoded) - len(encoded.translate(None, _CODE_PUNCT_BYTES))
     if punct == 0 and "\n" not in text and "def " not in text:
         return 0
     return punct // 2 + sum([text.count(mark) for mark in _CODE_MARKS])
@@ -241,6 +246,23 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 
+_BUILTIN_EXTRACTORS = tuple(EXTRACTORS.items())
+# The extractors that are one keyword category over its saturation, in EXTRACTORS order
+# around multi_step_patterns and question_complexity.
+_COUNT_FEATURES: tuple[tuple[str, str], ...] = (
+    ("technical_terms", "technical"),
+    ("creative_markers", "creative"),
+    ("simple_indicators", "simple"),
+    ("imperative_verbs", "imperative"),
+    ("constraint_count", "constraint"),
+    ("output_format", "format"),
+    ("reference_complexity", "reference"),
+    ("domain_specificity", "domain"),
+    ("negation_complexity", "negation"),
+    ("agentic_task", "agentic"),
+)
+
+
 # Not frozen: this record is built on every decision, and a frozen
 # dataclass pays for object.__setattr__ on each field.
 @dataclass(slots=True)
@@ -279,6 +301,14 @@ class FeatureExtractor:
             raise ConfigError(f"scoring config has no parameters for features {sorted(missing)}")
         self.params = {name: Params.from_config(name, specs[name]) for name in FEATURE_NAMES}
         self._extractors = tuple((name, fn, self.params[name]) for name, fn in EXTRACTORS.items())
+        # The fused form below is the fourteen functions written out inline: a decision
+        # then makes one call instead of fifty. It stands in only while EXTRACTORS holds
+        # exactly those functions; tests/test_features_fused.py checks the two agree.
+        self._fused = tuple(EXTRACTORS.items()) == _BUILTIN_EXTRACTORS
+        tc = self.params["token_count"]
+        self._log_low = math.log(tc.low)
+        self._log_span = math.log(tc.high) - math.log(tc.low)
+        self._saturation = {name: p.saturation for name, p in self.params.items()}
         scan = config["scan"]
         self._sample_chars = int(scan["sample_chars"])
         self._context_weight = float(scan["context_weight"])
@@ -342,6 +372,50 @@ class FeatureExtractor:
         )
 
     def _values(self, ev: Evidence) -> dict[str, float]:
+        if not self._fused:
+            return self._values_by_function(ev)
+        counts = ev.counts
+        get = counts.get
+        sat = self._saturation
+        # Each value is the extractor of the same name with min(1.0, v) written as a
+        # comparison (the same float for every v), in the same key order.
+        x = (math.log(max(ev.tokens, 1)) - self._log_low) / self._log_span
+        token = 0.0 if x < 0.0 else (x if x < 1.0 else 1.0)
+        code = get("code", 0)
+        code_syntax = ev.code_syntax
+        syntax = 2 * (code_syntax if code_syntax < 3 else 3)
+        lines = ev.list_lines
+        q = ev.questions
+        extra_questions = max(0, (q if q < 6 else 6) - 1) / 2
+        values: dict[str, float] = {"token_count": token}
+        v = (code + syntax) / sat["code_presence"]
+        values["code_presence"] = v if v < 1.0 else 1.0
+        v = (get("reasoning", 0) + 2 * get("proof", 0)) / sat["reasoning_markers"]
+        values["reasoning_markers"] = v if v < 1.0 else 1.0
+        for name, category in _COUNT_FEATURES[:3]:
+            v = get(category, 0) / sat[name]
+            values[name] = v if v < 1.0 else 1.0
+        v = (get("multistep", 0) + (lines if lines < 6 else 6) / 2) / sat["multi_step_patterns"]
+        values["multi_step_patterns"] = v if v < 1.0 else 1.0
+        v = (get("question_deep", 0) + extra_questions) / sat["question_complexity"]
+        values["question_complexity"] = v if v < 1.0 else 1.0
+        for name, category in _COUNT_FEATURES[3:]:
+            v = get(category, 0) / sat[name]
+            values[name] = v if v < 1.0 else 1.0
+        inv = self._task_inv_saturation
+        for name in TASK_KEYWORD_SIGNALS:
+            v = get(name, 0) * inv
+            values[name] = v if v < 1.0 else 1.0
+        math_syntax = ev.math_syntax
+        v = (math_syntax if math_syntax < 4 else 4) * inv
+        values["math_syntax"] = v if v < 1.0 else 1.0
+        v = ev.numbers * self._numbers_inv_saturation
+        values["numbers"] = v if v < 1.0 else 1.0
+        v = (code + syntax) * inv
+        values["code"] = v if v < 1.0 else 1.0
+        return values
+
+    def _values_by_function(self, ev: Evidence) -> dict[str, float]:
         values = {name: fn(ev, p) for name, fn, p in self._extractors}
         inv = self._task_inv_saturation
         counts = ev.counts

@@ -39,6 +39,7 @@ _NON_LATIN = re.compile(
 _UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
 _PERSIAN = re.compile(r"[پچژگ]")
 _CJK_SCRIPTS = frozenset({"ja", "zh", "ko"})
+_LETTER_RUNS = re.compile(r"[^\W\d_]+")
 
 # A CJK character carries about as much as a short Latin word, so one counts
 # as several Latin letters when deciding which script dominates.
@@ -127,7 +128,7 @@ class LanguageDetector:
     def _latin(self, words: Iterable[str], head: str) -> str | None:
         """The Latin-script language with most function-word votes; None if nothing votes."""
         tally: dict[str, int] = {}
-        seen = frozenset(words) if words else frozenset(re.findall(r"[^\W\d_]+", head.lower()))
+        seen = frozenset(words) if words else frozenset(_LETTER_RUNS.findall(head.lower()))
         for word in seen & self._vote_words:
             for lang in self._votes[word]:
                 tally[lang] = tally.get(lang, 0) + 1
@@ -136,7 +137,8 @@ class LanguageDetector:
             for lang, chars in self._letters:
                 if not present.isdisjoint(chars):
                     tally[lang] = tally.get(lang, 0) + 2
-        if not tally:
-            return None
+        if len(tally) < 2:
+            # One language voted (most prompts), or none.
+            return next(iter(tally), None)
         rank = self._rank
         return max(tally.items(), key=lambda item: (item[1], -rank.get(item[0], len(rank))))[0]

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 import mmh3
 
 from router.decision.text import tokenize
 
-__all__ = ["ANALYZER", "HashSpec", "bucket", "columns", "grams", "hashed"]
+__all__ = ["ANALYZER", "HashSpec", "WordForms", "bucket", "columns", "grams", "hashed"]
 
 # Bumped whenever grams() changes what it emits: an artifact trained on another
 # analyzer would read different buckets, so the loader refuses it.
@@ -50,6 +52,8 @@ _MAX_WORD = 30
 _INT_MIN = -2147483648  # scikit-learn's FeatureHasher maps this one hash specially
 # Grams kept per column cache: about 100 MB at worst, then it starts over.
 _CACHE_LIMIT = 1_000_000
+# Words kept in the word-form cache: about 30 MB at worst, then it starts over.
+_FORMS_LIMIT = 200_000
 
 
 class HashSpec:
@@ -100,20 +104,74 @@ def _window(items: list[str], head: int, tail: int) -> list[str]:
     return items[:head] + items[len(items) - tail :]
 
 
-def grams(lowered: str, head: int, tail: int, tokens: Sequence[str] | None = None) -> set[str]:
+def _word_form(token: str) -> str:
+    """The word a token stands for among the grams; empty when it is too long to count."""
+    if len(token) > _MAX_WORD:
+        return ""
+    return token if token.isalpha() else token.translate(_DIGITS)
+
+
+class WordForms:
+    """Token -> its word form and its ``w`` gram, kept between prompts by the decision.
+
+    Most words of a prompt were seen before: a lookup replaces the length check, the
+    digit folding and the ``"w " + word`` copy, and the cached gram string keeps its
+    hash, so adding it to the set and finding its column do not hash it again.
+    Starts over past ``limit`` tokens (about 30 MB at the default).
+    """
+
+    __slots__ = ("forms", "limit", "unigrams")
+
+    def __init__(self, limit: int = _FORMS_LIMIT) -> None:
+        self.forms: dict[str, str] = {}
+        self.unigrams: dict[str, str] = {}
+        self.limit = limit
+
+    def words_and_unigrams(self, window: list[str]) -> tuple[list[str], list[str]]:
+        """The window's word forms and ``w`` grams, in order, too-long tokens left out."""
+        forms, unigrams = self.forms, self.unigrams
+        if len(forms) > self.limit:
+            forms.clear()
+            unigrams.clear()
+        try:
+            words = list(filter(None, map(forms.__getitem__, window)))
+        except KeyError:
+            for token in set(window).difference(forms):
+                form = forms[token] = _word_form(token)
+                unigrams[token] = "w " + form if form else ""
+            words = list(filter(None, map(forms.__getitem__, window)))
+        return words, list(filter(None, map(unigrams.__getitem__, window)))
+
+
+def grams(
+    lowered: str,
+    head: int,
+    tail: int,
+    tokens: Sequence[str] | None = None,
+    forms: WordForms | None = None,
+) -> set[str]:
     """The distinct grams of already lower-cased text.
 
     Prefixes keep the kinds apart: ``w`` word, ``b`` word pair, ``c`` CJK character,
     ``d`` CJK character pair (a pair never spans two runs, as a bigram never spans
     a change of script). ``tokens``: ``tokenize(lowered)`` when the caller has it.
+    ``forms``: a :class:`WordForms` cache the caller keeps between prompts.
+
+    The set is built in the same order whichever path fills it: the decision sums
+    weight rows in the set's order, so the order fixes a logit's last bits.
     """
-    words = [
-        w if w.isalpha() else w.translate(_DIGITS)
-        for w in _window(list(tokenize(lowered) if tokens is None else tokens), head, tail)
-        if len(w) <= _MAX_WORD
-    ]
-    out = {"w " + w for w in words}
-    out.update(map("b {} {}".format, words, words[1:]))
+    if tokens is None:
+        tokens = tokenize(lowered)
+    window = _window(tokens if isinstance(tokens, list) else list(tokens), head, tail)
+    if forms is None:
+        words = list(filter(None, map(_word_form, window)))
+        out = {"w " + w for w in words}
+    else:
+        words, unigrams = forms.words_and_unigrams(window)
+        out = set(unigrams)
+    # An f-string costs half of "b {} {}".format and makes the same strings, added in
+    # the same order.
+    out.update([f"b {a} {b}" for a, b in pairwise(words)])
     if not lowered.isascii() and _HAS_CJK.search(lowered):
         runs = _RUN_RE.findall(lowered)
         budget_head, budget_tail = 2 * head, 2 * tail
@@ -164,29 +222,29 @@ def columns(
     This is the decision's form: the scorer gathers weight rows by column and a repeated
     column adds its row again, so no per-bucket dictionary is built. ``cache`` maps
     grams to columns (for this ``n_features`` and ``offset`` only): most grams of a
-    prompt were seen before, and a lookup costs a third of hashing.
+    prompt were seen before, and a lookup costs a third of hashing. (Hashing every gram
+    in C, ``map`` over ``mmh3.hash``, was measured slower even with the cache's lookups
+    missing the CPU caches.)
     """
     if cache is None:
         cache = {}
-    get = cache.get
     grams_ = list(grams_)
-    cols = [get(g, -1) for g in grams_]
-    if -1 in cols:
+    found = list(map(cache.get, grams_))
+    if None in found:
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        for i, col in enumerate(cols):
-            if col < 0:
-                col = cols[i] = bucket(grams_[i], n_features) + offset
+        for i, col in enumerate(found):
+            if col is None:
+                col = found[i] = bucket(grams_[i], n_features) + offset
                 cache[grams_[i]] = col
+    cols: list[int] = found  # type: ignore[assignment]  # every None was filled above
     if not cols:
         return cols, 0.0
     distinct = len(set(cols))
     if distinct == len(cols):
         return cols, 1.0 / math.sqrt(len(cols))
-    counts: dict[int, int] = {}
-    for c in cols:
-        counts[c] = counts.get(c, 0) + 1
-    return cols, 1.0 / math.sqrt(sum([v * v for v in counts.values()]))
+    # Counter counts in C; the sum of squares is the same integer either way.
+    return cols, 1.0 / math.sqrt(sum([v * v for v in Counter(cols).values()]))
 
 
 def hashed(grams_: Iterable[str], n_features: int) -> dict[int, float]:
