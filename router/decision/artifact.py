@@ -319,9 +319,11 @@ class ModelArtifact:
         cols, vals = self.featurizer.sparse(ex)
         np = self._np
         # take() with an intp array and a dot of two arrays: the same BLAS call as
-        # with the plain lists, without numpy guessing their types.
-        rows = self._weights.take(np.array(cols, dtype=np.intp), axis=0)
-        logits = (np.dot(np.array(vals), rows) + self._bias).tolist()
+        # with the plain lists, without numpy guessing their types (fromiter with the
+        # count given skips the pass np.array makes to find the type and length).
+        n_cols = len(cols)
+        rows = self._weights.take(np.fromiter(cols, np.intp, n_cols), axis=0)
+        logits = (np.dot(np.fromiter(vals, np.float64, n_cols), rows) + self._bias).tolist()
         n = self._n_task
         m = n + len(self.tier_classes)
         task = _softmax(logits[:n])

@@ -218,29 +218,36 @@ class GramColumns:
             for token in set(window).difference(forms):
                 forms[token] = _word_form(token)
             words = list(filter(None, map(forms.__getitem__, window)))
-        cols = self._lookup(self._words, set(words), "w {}")
-        if len(words) > 1:
-            cols += self._lookup(self._pairs, set(pairwise(words)), "b {} {}")
+        distinct = set(words)
+        pairs = set(pairwise(words))
+        # Indexing raises on the first gram not seen before, so the usual case, every
+        # gram known, pays no per-column check.
+        try:
+            cols = list(map(self._words.__getitem__, distinct))
+            cols += map(self._pairs.__getitem__, pairs)
+        except KeyError:
+            cols = self._lookup(self._words, distinct, "w {}")
+            cols += self._lookup(self._pairs, pairs, "b {} {}")
         runs = _cjk_runs(lowered, head, tail)
         if runs:
             cols += self._lookup(self._chars, set("".join(runs)), "c {}")
-            pairs = {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
-            if pairs:
-                cols += self._lookup(self._runs, pairs, "d {}")
+            cjk_pairs = {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
+            cols += self._lookup(self._runs, cjk_pairs, "d {}")
         cols.sort()
         return cols
 
     def _lookup(self, cache: dict[Any, int], keys: set[Any], form: str) -> list[int]:
-        found = list(map(cache.get, keys))
-        if None in found:
-            if len(cache) > self._limit:
-                cache.clear()
-            n, offset = self._n, self._offset
-            for i, key in enumerate(keys):
-                if found[i] is None:
-                    gram = form.format(*key) if isinstance(key, tuple) else form.format(key)
-                    found[i] = cache[key] = bucket(gram, n) + offset
-        return found  # type: ignore[return-value]  # every None was filled above
+        try:
+            return list(map(cache.__getitem__, keys))
+        except KeyError:
+            pass
+        if len(cache) > self._limit:
+            cache.clear()
+        n, offset = self._n, self._offset
+        for key in keys.difference(cache):
+            gram = form.format(*key) if isinstance(key, tuple) else form.format(key)
+            cache[key] = bucket(gram, n) + offset
+        return list(map(cache.__getitem__, keys))
 
 
 def unit_value(cols: Sequence[int]) -> float:
