@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from router.decision.ngrams import ANALYZER, HashSpec, WordForms, bucket, grams, hashed
+from router.decision.ngrams import (
+    ANALYZER,
+    GramColumns,
+    HashSpec,
+    bucket,
+    columns,
+    grams,
+    hashed,
+)
 
 PROMPTS = [
     "hi",
@@ -80,35 +88,37 @@ def test_spec_round_trips_and_refuses_another_analyzer() -> None:
         HashSpec(1)
 
 
-def test_word_form_cache_gives_the_same_set_in_the_same_order() -> None:
-    # The decision sums weight rows in the set's order, so the cached path must build
-    # the very same set: same members, same iteration order.
+@pytest.mark.parametrize("n_features", [2**4, 2**10, 2**14])
+def test_cached_gram_columns_equal_the_plain_columns(n_features: int) -> None:
+    # The decision's cached path must give exactly the columns of the grams training
+    # hashes, colliding ones repeated, in ascending order; through a cold cache, a warm
+    # one and a cache that starts over mid-way.
     from router.decision.text import tokenize
 
-    forms = WordForms(limit=40)  # small enough to start over once
-    for _ in range(2):  # cold cache, then warm
-        for prompt in [*PROMPTS, "x" * 31 + " short words " + "y" * 30 + " tail"]:
-            lowered = prompt.lower()
-            plain = grams(lowered, 8, 4)
-            cached = grams(lowered, 8, 4, tokenize(lowered), forms)
-            assert list(cached) == list(plain)
-    grams("word 2 " + "x" * 31, 8, 4, None, forms)
-    assert forms.forms["x" * 31] == forms.unigrams["x" * 31] == ""
-    assert forms.unigrams["word"] == "w word" and forms.unigrams["2"] == "w 0"
+    spec = HashSpec(n_features, head=8, tail=4)
+    edge_cases = [
+        "x" * 31 + " short words " + "y" * 30 + " tail",  # too-long tokens drop out of pairs
+        "year 1999 and 2024 and 1999 again, 7 7 7",  # digits fold to one word form
+        "a b a b a b 甲乙甲乙 甲乙",  # repeated pairs, a pair inside two runs
+        "长" * 30 + " middle " + "短" * 30,  # CJK cut to head and tail characters
+    ]
+    for limit in (10**6, 5):
+        cached = GramColumns(spec, offset=7, limit=limit)
+        for _ in range(2):
+            for prompt in [*PROMPTS, *edge_cases]:
+                lowered = prompt.lower()
+                plain, _ = columns(grams(lowered, spec.head, spec.tail), n_features, 7)
+                assert cached(lowered, tokenize(lowered)) == plain, prompt
 
 
-def test_columns_are_the_buckets_plus_offset() -> None:
-    from router.decision.ngrams import columns
-
-    cache: dict[str, int] = {}
+def test_columns_are_the_buckets_plus_offset_ascending() -> None:
     for prompt in PROMPTS:
         doc = grams(prompt.lower(), 64, 16)
-        for _ in range(2):
-            cols, value = columns(doc, 2**10, 7, cache)
-            assert cols == [7 + bucket(g, 2**10) for g in doc]
-            if cols:
-                assert value == pytest.approx(1.0 / np.sqrt(sum(
-                    v * v for v in np.bincount(cols).tolist())))  # fmt: skip
+        cols, value = columns(doc, 2**10, 7)
+        assert cols == sorted(7 + bucket(g, 2**10) for g in doc)
+        if cols:
+            assert value == pytest.approx(1.0 / np.sqrt(sum(
+                v * v for v in np.bincount(cols).tolist())))  # fmt: skip
 
 
 @pytest.mark.parametrize("n_features", [2, 3, 2**10, 2**14, 10**6 + 3])

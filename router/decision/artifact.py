@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router.decision.features import FEATURE_NAMES, SIGNAL_NAMES, Extraction
-from router.decision.ngrams import HashSpec, WordForms, columns, grams, hashed
+from router.decision.ngrams import GramColumns, HashSpec, grams, hashed, unit_value
 from router.errors import ModelArtifactError
 from router.types import TASKS, TIERS
 
@@ -156,8 +156,9 @@ class Featurizer:
         self._words_offset = layout.dense_size
         self._ngrams = layout.ngrams
         self._ngram_offset = layout.ngram_offset
-        self._ngram_cache: dict[str, int] = {}
-        self._word_forms = WordForms()
+        self._gram_columns = (
+            GramColumns(layout.ngrams, self._ngram_offset) if layout.ngrams is not None else None
+        )
         # For sparse(): vocabulary words straight to their columns, and whether the length
         # bucket can be found by bisection (edges ascending, as training writes them).
         self._signal_cols = tuple(range(len(layout.signals)))
@@ -226,19 +227,18 @@ class Featurizer:
             cols.append(self._len_offset + bisect_right(self._edges, tokens))
         else:
             cols.append(self._len_offset + sum([tokens >= edge for edge in self._edges]))
+        # Vocabulary words and n-grams in ascending column order: a set of strings
+        # iterates in an order that changes with PYTHONHASHSEED, and the sum's last bits
+        # with it.
         words = list(map(self._word_cols.__getitem__, ex.words & self._words))
+        words.sort()
         cols += words
         vals += [1.0] * (len(words) + 1)
-        spec = self._ngrams
-        if spec is not None:
-            more, value = columns(
-                grams(ex.text, spec.head, spec.tail, ex.ordered_words, self._word_forms),
-                spec.n_features,
-                self._ngram_offset,
-                self._ngram_cache,
-            )
+        gram_columns = self._gram_columns
+        if gram_columns is not None:
+            more = gram_columns(ex.text, ex.ordered_words)
             cols += more
-            vals += [value] * len(more)
+            vals += [unit_value(more)] * len(more)
         return cols, vals
 
 
@@ -319,9 +319,11 @@ class ModelArtifact:
         cols, vals = self.featurizer.sparse(ex)
         np = self._np
         # take() with an intp array and a dot of two arrays: the same BLAS call as
-        # with the plain lists, without numpy guessing their types.
-        rows = self._weights.take(np.array(cols, dtype=np.intp), axis=0)
-        logits = (np.dot(np.array(vals), rows) + self._bias).tolist()
+        # with the plain lists, without numpy guessing their types (fromiter with the
+        # count given skips the pass np.array makes to find the type and length).
+        n_cols = len(cols)
+        rows = self._weights.take(np.fromiter(cols, np.intp, n_cols), axis=0)
+        logits = (np.dot(np.fromiter(vals, np.float64, n_cols), rows) + self._bias).tolist()
         n = self._n_task
         m = n + len(self.tier_classes)
         task = _softmax(logits[:n])

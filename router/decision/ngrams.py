@@ -17,6 +17,11 @@ the ``token_count`` signal's job. Only the first ``head`` and last ``tail`` word
 as many characters of CJK runs, twice as many since a character carries about half a
 word) are read: the instruction sits at the start or the end, and the cost stays flat
 in the prompt's length.
+
+The decision (:class:`GramColumns`) finds the same columns without building most gram
+strings, and sums their weight rows in ascending column order: the order of a set of
+strings changes with ``PYTHONHASHSEED``, and with it a logit's last bits, so two
+processes would score one prompt differently.
 """
 
 from __future__ import annotations
@@ -32,7 +37,16 @@ import mmh3
 
 from router.decision.text import tokenize
 
-__all__ = ["ANALYZER", "HashSpec", "WordForms", "bucket", "columns", "grams", "hashed"]
+__all__ = [
+    "ANALYZER",
+    "GramColumns",
+    "HashSpec",
+    "bucket",
+    "columns",
+    "grams",
+    "hashed",
+    "unit_value",
+]
 
 # Bumped whenever grams() changes what it emits: an artifact trained on another
 # analyzer would read different buckets, so the loader refuses it.
@@ -52,8 +66,6 @@ _MAX_WORD = 30
 _INT_MIN = -2147483648  # scikit-learn's FeatureHasher maps this one hash specially
 # Grams kept per column cache: about 100 MB at worst, then it starts over.
 _CACHE_LIMIT = 1_000_000
-# Words kept in the word-form cache: about 30 MB at worst, then it starts over.
-_FORMS_LIMIT = 200_000
 
 
 class HashSpec:
@@ -111,95 +123,141 @@ def _word_form(token: str) -> str:
     return token if token.isalpha() else token.translate(_DIGITS)
 
 
-class WordForms:
-    """Token -> its word form and its ``w`` gram, kept between prompts by the decision.
-
-    Most words of a prompt were seen before: a lookup replaces the length check, the
-    digit folding and the ``"w " + word`` copy, and the cached gram string keeps its
-    hash, so adding it to the set and finding its column do not hash it again.
-    Starts over past ``limit`` tokens (about 30 MB at the default).
-    """
-
-    __slots__ = ("forms", "limit", "unigrams")
-
-    def __init__(self, limit: int = _FORMS_LIMIT) -> None:
-        self.forms: dict[str, str] = {}
-        self.unigrams: dict[str, str] = {}
-        self.limit = limit
-
-    def words_and_unigrams(self, window: list[str]) -> tuple[list[str], list[str]]:
-        """The window's word forms and ``w`` grams, in order, too-long tokens left out."""
-        forms, unigrams = self.forms, self.unigrams
-        if len(forms) > self.limit:
-            forms.clear()
-            unigrams.clear()
-        try:
-            words = list(filter(None, map(forms.__getitem__, window)))
-        except KeyError:
-            for token in set(window).difference(forms):
-                form = forms[token] = _word_form(token)
-                unigrams[token] = "w " + form if form else ""
-            words = list(filter(None, map(forms.__getitem__, window)))
-        return words, list(filter(None, map(unigrams.__getitem__, window)))
-
-
-def grams(
-    lowered: str,
-    head: int,
-    tail: int,
-    tokens: Sequence[str] | None = None,
-    forms: WordForms | None = None,
-) -> set[str]:
+def grams(lowered: str, head: int, tail: int, tokens: Sequence[str] | None = None) -> set[str]:
     """The distinct grams of already lower-cased text.
 
     Prefixes keep the kinds apart: ``w`` word, ``b`` word pair, ``c`` CJK character,
     ``d`` CJK character pair (a pair never spans two runs, as a bigram never spans
     a change of script). ``tokens``: ``tokenize(lowered)`` when the caller has it.
-    ``forms``: a :class:`WordForms` cache the caller keeps between prompts.
-
-    The set is built in the same order whichever path fills it: the decision sums
-    weight rows in the set's order, so the order fixes a logit's last bits.
+    This is the definition training hashes; :class:`GramColumns` is the decision's
+    faster path to the same buckets.
     """
     if tokens is None:
         tokens = tokenize(lowered)
     window = _window(tokens if isinstance(tokens, list) else list(tokens), head, tail)
-    if forms is None:
-        words = list(filter(None, map(_word_form, window)))
-        out = {"w " + w for w in words}
-    else:
-        words, unigrams = forms.words_and_unigrams(window)
-        out = set(unigrams)
-    # An f-string costs half of "b {} {}".format and makes the same strings, added in
-    # the same order.
+    words = list(filter(None, map(_word_form, window)))
+    out = {"w " + w for w in words}
     out.update([f"b {a} {b}" for a, b in pairwise(words)])
-    if not lowered.isascii() and _HAS_CJK.search(lowered):
-        runs = _RUN_RE.findall(lowered)
-        budget_head, budget_tail = 2 * head, 2 * tail
-        kept: list[str] = []
-        total = sum(map(len, runs))
-        if total <= budget_head + budget_tail:
-            kept = runs
-        else:
-            # Cut runs to the first and last characters, as words are cut above.
-            used = 0
-            for run in runs:
-                if used >= budget_head:
-                    break
-                kept.append(run[: budget_head - used])
-                used += len(kept[-1])
-            tail_runs: list[str] = []
-            used = 0
-            for run in reversed(runs):
-                if used >= budget_tail:
-                    break
-                piece = run[max(0, len(run) - (budget_tail - used)) :]
-                tail_runs.append(piece)
-                used += len(piece)
-            kept += reversed(tail_runs)
-        for run in kept:
-            out.update(["c " + ch for ch in run])
-            out.update(["d " + run[i : i + 2] for i in range(len(run) - 1)])
+    for run in _cjk_runs(lowered, head, tail):
+        out.update(["c " + ch for ch in run])
+        out.update(["d " + run[i : i + 2] for i in range(len(run) - 1)])
     return out
+
+
+def _cjk_runs(lowered: str, head: int, tail: int) -> list[str]:
+    """The CJK runs the grams read: cut to the first ``2 * head`` and last ``2 * tail``
+    characters, as words are cut to a window."""
+    if lowered.isascii() or not _HAS_CJK.search(lowered):
+        return []
+    runs: list[str] = _RUN_RE.findall(lowered)
+    budget_head, budget_tail = 2 * head, 2 * tail
+    if sum(map(len, runs)) <= budget_head + budget_tail:
+        return runs
+    kept: list[str] = []
+    used = 0
+    for run in runs:
+        if used >= budget_head:
+            break
+        kept.append(run[: budget_head - used])
+        used += len(kept[-1])
+    tail_runs: list[str] = []
+    used = 0
+    for run in reversed(runs):
+        if used >= budget_tail:
+            break
+        piece = run[max(0, len(run) - (budget_tail - used)) :]
+        tail_runs.append(piece)
+        used += len(piece)
+    kept += reversed(tail_runs)
+    return kept
+
+
+class GramColumns:
+    """The decision's path from a prompt to its n-gram columns, with caches kept between
+    prompts.
+
+    It makes the columns of ``columns(grams(...))`` without building most gram strings:
+    distinct words, word pairs, CJK characters and character pairs are looked up in
+    caches keyed by what the gram is made of (a word, a pair of words as a tuple, a
+    character or a two-character string), so a gram's string is built and hashed only
+    the first time. Distinctness is decided on those keys, which stand one-to-one for
+    the gram strings. The columns come back sorted: the weight rows are then summed in
+    an order that depends on the prompt alone, not on string hashing.
+
+    Each cache starts over past ``limit`` entries (about 100 MB at worst at the default).
+    """
+
+    __slots__ = (
+        *("_chars", "_forms", "_head", "_limit", "_n", "_offset", "_pairs", "_runs", "_tail"),
+        "_words",
+    )
+
+    def __init__(self, spec: HashSpec, offset: int = 0, limit: int = _CACHE_LIMIT) -> None:
+        self._n = spec.n_features
+        self._head = spec.head
+        self._tail = spec.tail
+        self._offset = offset
+        self._limit = limit
+        self._forms: dict[str, str] = {}  # token -> word form ("" when too long)
+        self._words: dict[str, int] = {}  # word form -> column of "w form"
+        self._pairs: dict[tuple[str, str], int] = {}  # (form, form) -> column of "b a b"
+        self._chars: dict[str, int] = {}  # CJK character -> column of "c ch"
+        self._runs: dict[str, int] = {}  # two CJK characters -> column of "d ab"
+
+    def __call__(self, lowered: str, tokens: Sequence[str]) -> list[int]:
+        """Sorted columns (``offset`` + bucket; colliding grams repeat a column) of the
+        distinct grams of already lower-cased text; ``tokens`` is ``tokenize(lowered)``."""
+        head, tail = self._head, self._tail
+        window = _window(tokens if isinstance(tokens, list) else list(tokens), head, tail)
+        forms = self._forms
+        if len(forms) > self._limit:
+            forms.clear()
+        try:
+            words = list(filter(None, map(forms.__getitem__, window)))
+        except KeyError:
+            for token in set(window).difference(forms):
+                forms[token] = _word_form(token)
+            words = list(filter(None, map(forms.__getitem__, window)))
+        distinct = set(words)
+        pairs = set(pairwise(words))
+        # Indexing raises on the first gram not seen before, so the usual case, every
+        # gram known, pays no per-column check.
+        try:
+            cols = list(map(self._words.__getitem__, distinct))
+            cols += map(self._pairs.__getitem__, pairs)
+        except KeyError:
+            cols = self._lookup(self._words, distinct, "w {}")
+            cols += self._lookup(self._pairs, pairs, "b {} {}")
+        runs = _cjk_runs(lowered, head, tail)
+        if runs:
+            cols += self._lookup(self._chars, set("".join(runs)), "c {}")
+            cjk_pairs = {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
+            cols += self._lookup(self._runs, cjk_pairs, "d {}")
+        cols.sort()
+        return cols
+
+    def _lookup(self, cache: dict[Any, int], keys: set[Any], form: str) -> list[int]:
+        try:
+            return list(map(cache.__getitem__, keys))
+        except KeyError:
+            pass
+        if len(cache) > self._limit:
+            cache.clear()
+        n, offset = self._n, self._offset
+        for key in keys.difference(cache):
+            gram = form.format(*key) if isinstance(key, tuple) else form.format(key)
+            cache[key] = bucket(gram, n) + offset
+        return list(map(cache.__getitem__, keys))
+
+
+def unit_value(cols: Sequence[int]) -> float:
+    """The value each occurrence of a column adds so that the vector has unit length."""
+    if not cols:
+        return 0.0
+    if len(set(cols)) == len(cols):
+        return 1.0 / math.sqrt(len(cols))
+    # Counter counts in C; the sum of squares is the same integer either way.
+    return 1.0 / math.sqrt(sum([v * v for v in Counter(cols).values()]))
 
 
 def bucket(gram: str, n_features: int) -> int:
@@ -210,45 +268,17 @@ def bucket(gram: str, n_features: int) -> int:
     return abs(h) % n_features
 
 
-def columns(
-    grams_: Iterable[str],
-    n_features: int,
-    offset: int = 0,
-    cache: dict[str, int] | None = None,
-) -> tuple[list[int], float]:
-    """One column per gram (``offset`` + its bucket; grams that collide repeat a column)
-    and the value each occurrence adds, so that summing them gives :func:`hashed`.
-
-    This is the decision's form: the scorer gathers weight rows by column and a repeated
-    column adds its row again, so no per-bucket dictionary is built. ``cache`` maps
-    grams to columns (for this ``n_features`` and ``offset`` only): most grams of a
-    prompt were seen before, and a lookup costs a third of hashing. (Hashing every gram
-    in C, ``map`` over ``mmh3.hash``, was measured slower even with the cache's lookups
-    missing the CPU caches.)
-    """
-    if cache is None:
-        cache = {}
-    grams_ = list(grams_)
-    found = list(map(cache.get, grams_))
-    if None in found:
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        for i, col in enumerate(found):
-            if col is None:
-                col = found[i] = bucket(grams_[i], n_features) + offset
-                cache[grams_[i]] = col
-    cols: list[int] = found  # type: ignore[assignment]  # every None was filled above
-    if not cols:
-        return cols, 0.0
-    distinct = len(set(cols))
-    if distinct == len(cols):
-        return cols, 1.0 / math.sqrt(len(cols))
-    # Counter counts in C; the sum of squares is the same integer either way.
-    return cols, 1.0 / math.sqrt(sum([v * v for v in Counter(cols).values()]))
+def columns(grams_: Iterable[str], n_features: int, offset: int = 0) -> tuple[list[int], float]:
+    """One column per gram (``offset`` + its bucket; grams that collide repeat a column),
+    in ascending order, and the value each occurrence adds, so that summing them gives
+    :func:`hashed`. The plain form of what :class:`GramColumns` computes with caches."""
+    cols = sorted([bucket(g, n_features) + offset for g in grams_])
+    return cols, unit_value(cols)
 
 
 def hashed(grams_: Iterable[str], n_features: int) -> dict[int, float]:
-    """Bucket -> value of one prompt: distinct-gram counts per bucket, scaled to unit length."""
+    """Bucket -> value of one prompt: distinct-gram counts per bucket, scaled to unit length,
+    buckets ascending (batch scoring sums rows in this order)."""
     cols, value = columns(grams_, n_features)
     out: dict[int, float] = {}
     for c in cols:
