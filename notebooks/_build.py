@@ -56,7 +56,9 @@ NB = {
                "full versions (public benchmarks included)."),
         ("code", SETUP),
         ("code", "from training.sources import project_data\n"
-                 "from training.train import TrainConfig, train, save\n"
+                 "from training.config import TrainConfig\n"
+                 "from training.export import save\n"
+                 "from training.train import train\n"
                  "from training.log_labels import split\n"
                  "rows = project_data.load(ROOT / 'data')\n"
                  "train_rows, test_rows = split(rows, held_out=0.3, seed=1)\n"

@@ -32,7 +32,10 @@ def test_train_reproduces_the_bundled_model(tmp_path: Path) -> None:
     """
     if _shared_datasets() is None:
         pytest.skip("../shared/datasets is not here; the bundled model trains on it")
-    from training.train import TrainConfig, load_training_data, save, train
+    from training.config import TrainConfig
+    from training.dataset import load_training_data
+    from training.export import save
+    from training.train import train
 
     rows, manifest = load_training_data()
     result = train(rows, manifest, TrainConfig())

@@ -221,9 +221,9 @@ def test_train_on_the_whole_fleets_log(pg_url: str, tmp_path: Path) -> None:
 
     from router.log.pg_registry import PgRegistry
     from router.log.postgres import PostgresDecisionLog
+    from training.config import TrainConfig
     from training.retrain import train_with_logs
     from training.sources import project_data
-    from training.train import TrainConfig
 
     data = Path(__file__).resolve().parents[1] / "data"
     base = project_data.load(data / "en_a.jsonl", data / "de.jsonl", data / "fr.jsonl")[::2]

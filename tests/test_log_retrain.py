@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from router import Router
 from router.cli.app import app
 from router.log import registry
+from training.config import TrainConfig
 from training.retrain import train_with_logs
-from training.train import TrainConfig
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FAST = TrainConfig(c_grid=(1.0,), holdout_folds=2, max_iter=150)
@@ -62,7 +62,8 @@ def slice_model(base_rows: list, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """A champion fitted on the same slice as the challengers, so the guard compares like
     with like (the bundled model, fitted on far more data, is better at tasks than any
     slice-fitted challenger without either being broken)."""
-    from training.train import save, train
+    from training.export import save
+    from training.train import train
 
     folder = tmp_path_factory.mktemp("slice") / "00000000-000000-slice"
     result = train(list(base_rows), {"sets": [{"name": "given"}]}, FAST)

@@ -40,7 +40,7 @@ def _copy_artifact(tmp_path: Path) -> Path:
 def test_numpy_scorer_matches_sklearn_predict_proba() -> None:
     from training.examples import Example
     from training.featurize import default_extractor, extract
-    from training.train import load_pipeline
+    from training.pipeline import load_pipeline
 
     joblib_path = BUNDLED.with_suffix(".joblib")
     if not joblib_path.exists():

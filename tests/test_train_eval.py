@@ -83,7 +83,9 @@ def test_cli_train_writes_a_loadable_artifact(trained: Path) -> None:
 
 @needs_data
 def test_training_is_deterministic_given_the_seed(small_data: Path, trained: Path) -> None:
-    from training.train import TrainConfig, load_training_data, train
+    from training.config import TrainConfig
+    from training.dataset import load_training_data
+    from training.train import train
 
     rows, manifest = load_training_data([small_data], public=False)
     again = train(rows, manifest, TrainConfig(seed=3))
@@ -296,7 +298,7 @@ def test_apgr_of_oracle_random_and_references() -> None:
 
 
 def test_within_tier_concordance_counts_only_pairs_inside_a_tier() -> None:
-    from training.train import within_tier_concordance
+    from training.within_tier import within_tier_concordance
 
     tier = np.array([0, 0, 0, 1, 1])
     label = np.array([0, 1, 2, 0, 3])
@@ -344,7 +346,7 @@ def test_task_accuracy_accepts_the_tasks_a_hand_label_also_lists() -> None:
 
 
 def test_holdout_unit_keeps_twins_together() -> None:
-    from training.train import holdout_unit
+    from training.holdout import holdout_unit
 
     def row(source: str, group: str) -> Example:
         return Example("x/1", "p", None, "math", "SIMPLE", "en", source, "train", group)

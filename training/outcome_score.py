@@ -15,7 +15,7 @@ pair got it wrong". GSM8K and every *eval* set are never read here.
    logistic regression (the *stacker*) gives the calibrated probability. Its inputs are
    chosen from ``STACKS`` by the mean APGR over the outcome sets, each predicted by a
    stacker fitted without it: the fail head's logit, the tier head's expected rank from
-   the held-out-source folds (``train._holdout``) and ``log(1 + tokens)``, pooled or
+   the held-out-source folds (``training.holdout``) and ``log(1 + tokens)``, pooled or
    with one intercept per outcome set. Per-set intercepts keep the weights to what
    orders prompts *within* a set (which is what APGR and a threshold see) instead of
    what tells one set's base rate from another's; the router uses their mean. The
@@ -40,6 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from training import featurize as F
+from training.config import TIER_RANK
+from training.dataset import TrainingData, from_guide
 from training.examples import TIER_NAMES, Example
 from training.metrics import routing_summary
 
@@ -50,6 +53,7 @@ __all__ = [
     "band_cuts",
     "clamp",
     "fit_score",
+    "fit_score_for_run",
     "outcome_rows",
     "squeeze",
 ]
@@ -294,6 +298,47 @@ def fit_score(
         "tier_from_score_bands_accuracy": round(acc, 4),
     }
     return ScoreFit(coef, intercept, b, g, (cuts[0], cuts[1], cuts[2]), report)
+
+
+def fit_score_for_run(
+    data: TrainingData,
+    rows: F.Rows,
+    held_out_tier: _Array | None,
+    tick: Callable[[str], None],
+) -> ScoreFit | None:
+    """:func:`fit_score` on a training run's rows, or None when it is off or has no data.
+
+    ``held_out_tier`` holds the tier probabilities of the held-out-source folds (None:
+    one source). Only the guide's tier labels are passed on: a label mapped from a
+    benchmark's fields counts as none.
+    """
+    cfg = data.cfg
+    if not cfg.score_c_grid:
+        return None
+    y = data.labels("tier")
+    guide = np.asarray([from_guide(ex) for ex in data.examples])
+    ranks = np.asarray(
+        [TIER_RANK.get(str(c), -1) if g else -1 for c, g in zip(y, guide, strict=True)]
+    )
+    rank = (
+        held_out_tier @ np.arange(len(TIER_NAMES), dtype=np.float64)
+        if held_out_tier is not None
+        else None
+    )
+    chosen = held_out_tier.argmax(axis=1) if held_out_tier is not None else None
+    return fit_score(
+        data.examples,
+        F.matrix(rows),
+        rank,
+        chosen,
+        data.log_tokens(),
+        ranks,
+        data.weights(),
+        cfg.score_c_grid,
+        cfg.score_folds,
+        cfg.max_iter,
+        tick,
+    )
 
 
 def _fit_stacker(

@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from router.log.store import DecisionLog, DecisionRecord
+from training.config import Progress, TrainConfig
 from training.examples import TIER_NAMES, Example
 from training.log_labels import LabelReport, labels_from_log, split
 from training.outcomes import OutcomeReport, Target, targets_from_log
 from training.promotion import Verdict, compare, decide, scores_valid
 from training.promotion import held_out as is_held_out
-from training.train import Progress, TrainConfig
 
 __all__ = ["RetrainResult", "guard_sample", "score_rows", "train_with_logs"]
 
@@ -219,7 +219,9 @@ def train_with_logs(
     """
     from router.log.registry import promote as do_promote
     from router.log.registry import registry_root
-    from training.train import load_training_data, save, train
+    from training.dataset import load_training_data
+    from training.export import save
+    from training.train import train
 
     cfg = cfg or TrainConfig()
     store, fleet = _open_log(log)

@@ -92,7 +92,9 @@ def train(
     try:
         from rich.console import Console
 
-        from training.train import TrainConfig, load_training_data, save
+        from training.config import TrainConfig
+        from training.dataset import load_training_data
+        from training.export import save
         from training.train import train as fit
     except ImportError as exc:
         typer.echo(
@@ -274,8 +276,8 @@ def _train_with_logs(
 ) -> None:
     """Challenger on bundled data plus the user's labelled logs, against the current champion."""
     from router.db.urls import is_postgres
+    from training.config import TrainConfig
     from training.retrain import print_result, train_with_logs
-    from training.train import TrainConfig
 
     if not is_postgres(logs):
         # Opening a SQLite path creates the file: a typo would leave an empty log behind
