@@ -108,6 +108,21 @@ def test_harness_boilerplate_is_stripped(rules_router: Router) -> None:
     assert rules_router.classify(f"{reminder}\nthanks!").tier is Tier.SIMPLE
 
 
+def test_boilerplate_blocks_of_every_tag_go_and_nothing_else() -> None:
+    from router.decision.text import strip_boilerplate
+
+    tags = ("system-reminder", "command-name", "command-args")
+    text = (
+        "<command-name>/review</command-name>look at <b>this</b>"
+        "<system-reminder>x</system-reminder> please<command-args>--all"
+    )
+    assert strip_boilerplate(text, tags) == "look at <b>this</b> please"
+    # Taking a block out does not make the text around it a tag of its own.
+    joined = "<system-<command-name>x</command-name>reminder>keep"
+    assert strip_boilerplate(joined, tags) == "<system-reminder>keep"
+    assert strip_boilerplate("a < b > c", tags) == "a < b > c"
+
+
 def test_prompt_length_counts_what_the_user_wrote(rules_router: Router) -> None:
     """A 6 kB harness block in front of "say hi" adds nothing to the length, even when
     the block is longer than the scanned sample and its end falls outside it."""
