@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -95,6 +96,54 @@ def test_a_head_that_never_finishes_is_cut_off(fake: FakeProviders) -> None:
         status, body = status_and_body(data)
         assert status == 408
         assert body["error"]["type"] == "timeout_error"  # type: ignore[index]
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """One JSON answer from a kept-alive connection (head and Content-Length body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def _chat_request() -> tuple[bytes, bytes]:
+    """A chat request's head (without its last CRLF) and the rest."""
+    body = json.dumps({"messages": HI}).encode()
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        + PROXY_KEY.encode()
+        + b"\r\ncontent-type: application/json\r\ncontent-length: "
+        + str(len(body)).encode()
+        + b"\r\n"
+    )
+    return head, b"\r\n" + body
+
+
+def test_each_head_on_a_kept_alive_connection_has_its_own_deadline(
+    fake: FakeProviders,
+) -> None:
+    """The head timer is set once per connection and re-set lazily: a head that
+    begins late still gets its full time, and one that never ends is still cut."""
+    with custom_proxy(fake, header_timeout=1.0) as proxy:
+        host, port = proxy.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            head, rest = _chat_request()
+            sock.sendall(head + rest)
+            assert status_and_body(_read_answer(sock))[0] == 200
+            time.sleep(0.7)
+            # Its head spans the first deadline (1 s after connecting), not its own.
+            sock.sendall(head)
+            time.sleep(0.5)
+            sock.sendall(rest)
+            assert status_and_body(_read_answer(sock))[0] == 200
+            sock.sendall(head)  # and never the end of it
+            status, body = status_and_body(_read_answer(sock))
+            assert status == 408
+            assert body["error"]["type"] == "timeout_error"  # type: ignore[index]
 
 
 def test_an_idle_connection_is_closed(fake: FakeProviders) -> None:

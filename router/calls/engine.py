@@ -232,6 +232,8 @@ class CallEngine:
         self._shared_client = http_client
         self._transport = transport
         self.client_factory = client_factory
+        # model id -> (its params, the catalog's, the two merged): see _quirks.
+        self._merged_quirks: dict[str, tuple[Any, Any, Mapping[str, Any]]] = {}
         # httpx async clients are bound to the loop that first used them.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -553,13 +555,29 @@ class CallEngine:
         self, request: ChatRequest, model: ModelSpec, warned: dict[str, list[str]]
     ) -> ChatRequest:
         """The request with ``model``'s parameter quirks (catalog data) applied."""
+        if not request.params:
+            return request  # every quirk rewrites a field the request has: nothing to do
         if request.native_for(self.catalog.providers[model.provider].api) is not None:
             return request
-        quirks = merged_quirks(self.catalog.defaults.get("params"), model.params)
-        params, warnings = apply_quirks(request.params, quirks, model.id, model.max_output)
+        params, warnings = apply_quirks(
+            request.params, self._quirks(model), model.id, model.max_output
+        )
         if warnings:
             warned[model.id] = warnings
         return ChatRequest(request.messages, params, request.native)
+
+    def _quirks(self, model: ModelSpec) -> Mapping[str, Any]:
+        """``model``'s quirks merged with the catalog's, merged once per catalog model
+        rather than on every call. Models outside the catalog (pins of names it does
+        not list, as many as clients make up) are merged each time, so this stays small."""
+        defaults = self.catalog.defaults.get("params")
+        cached = self._merged_quirks.get(model.id)
+        if cached is not None and cached[0] is model.params and cached[1] is defaults:
+            return cached[2]
+        quirks = merged_quirks(defaults, model.params)
+        if self.catalog.models.get(model.id) is model:
+            self._merged_quirks[model.id] = (model.params, defaults, quirks)
+        return quirks
 
 
 def _routes(model: str | None) -> bool:

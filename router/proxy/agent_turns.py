@@ -15,6 +15,7 @@ from typing import Any
 
 from router.decision.text import strip_boilerplate
 from router.proxy.sessions import session_key
+from router.routing.model_strings import RequestKind, parse_model_string
 
 __all__ = ["human_request", "routes", "routing_hints"]
 
@@ -49,10 +50,30 @@ def human_request(messages: Sequence[Any], tools: bool) -> list[dict[str, Any]] 
     its user turns. ``messages`` are chat-shaped (tool results are ``tool``
     messages, as both wire formats arrive after translation).
     """
-    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    users, tool_results, _ = _turns(messages)
+    return _human(users, tools or tool_results)
+
+
+def _turns(messages: Sequence[Any]) -> tuple[list[dict[str, Any]], bool, bool]:
+    """(the user turns, whether any turn is a tool result, whether any is the
+    assistant's): one pass over a transcript that may hold hundreds of turns."""
+    users: list[dict[str, Any]] = []
+    tool_results = assistant = False
+    for message in messages:
+        if isinstance(message, dict):
+            role = message.get("role")
+            if role == "user":
+                users.append(message)
+            elif role == "tool":
+                tool_results = True
+            elif role == "assistant":
+                assistant = True
+    return users, tool_results, assistant
+
+
+def _human(users: list[dict[str, Any]], agentic: bool) -> list[dict[str, Any]] | None:
     if not users:
         return None
-    agentic = tools or any(isinstance(m, dict) and m.get("role") == "tool" for m in messages)
     tags = _harness_tags()
     for message in reversed(users):
         raw = _text(message.get("content"))
@@ -66,8 +87,6 @@ def human_request(messages: Sequence[Any], tools: bool) -> list[dict[str, Any]] 
 
 def routes(model: str) -> bool:
     """Whether a model string asks the router to choose (``auto``, ``gpt-5:cost``...)."""
-    from router.routing.model_strings import RequestKind, parse_model_string
-
     return parse_model_string(model).kind is not RequestKind.PIN
 
 
@@ -83,7 +102,8 @@ def routing_hints(
     request to classify and the model its conversation is on. Returns the
     conversation's key; ``None`` for pinned models, which stay where they are
     (their decision is still made on the human's request, for the logs)."""
-    human = human_request(messages, bool(params.get("tools")))
+    users, tool_results, continuation = _turns(messages)
+    human = _human(users, bool(params.get("tools")) or tool_results)
     if human is not None:
         params["route_messages"] = human
     if not routes(model):
@@ -91,7 +111,7 @@ def routing_hints(
     key = session_key(headers, body, messages)
     # A first turn starts a conversation, routed afresh; only a continuation (it
     # replays an assistant turn) is kept on the conversation's model.
-    if any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages):
+    if continuation:
         prefer = ctx.sessions.prefer(key)
         if prefer is not None:
             params["prefer"] = prefer

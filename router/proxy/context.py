@@ -89,16 +89,22 @@ class ProxyContext:
         if fmt == "json":
             self._log.info(dumps(fields).decode())
             return
-        head = (
-            f"{fields['method']} {_printable(fields['path'])} {fields['status']} "
-            f"{fields['ms']:.1f}ms"
-        )
-        rest = " ".join(
-            f"{k}={_printable(v)}"
-            for k, v in fields.items()
-            if k not in ("method", "path", "status", "ms") and v is not None
-        )
-        self._log.info(f"{head} {rest}" if rest else head)
+        line = _line(fields)
+        # One check of the whole line instead of one per field: when it is all
+        # printable, so is every field, and escaping would change nothing.
+        if not line.isprintable():
+            line = _line({k: v if k == "method" else _printable(v) for k, v in fields.items()})
+        self._log.info(line)
+
+
+def _line(fields: dict[str, Any]) -> str:
+    head = f"{fields['method']} {fields['path']} {fields['status']} {fields['ms']:.1f}ms"
+    rest = " ".join(
+        f"{k}={v}"
+        for k, v in fields.items()
+        if k not in ("method", "path", "status", "ms") and v is not None
+    )
+    return f"{head} {rest}" if rest else head
 
 
 def _printable(value: Any) -> Any:

@@ -54,12 +54,38 @@ async def read_body(
     408: a client sending a byte a second must not hold a worker's memory and a
     connection for the minutes a 32 MB body would take.
     """
+    # A timer that cancels this task rather than asyncio.wait_for, which runs the
+    # read in a task of its own: about 6 of the 9 µs it cost per request, for a
+    # body that has nearly always arrived with its headers.
+    task = asyncio.current_task()
+    if task is None:  # a coroutine driven outside any task: nothing to cancel
+        try:
+            return await asyncio.wait_for(_read_body(headers, receive, limit), timeout)
+        except asyncio.TimeoutError:
+            raise _body_timeout(timeout) from None
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    timer = asyncio.get_running_loop().call_later(timeout, expire)
     try:
-        return await asyncio.wait_for(_read_body(headers, receive, limit), timeout)
-    except asyncio.TimeoutError:
-        raise ProxyError(
-            "request_timeout", f"the request body did not arrive within {timeout:g}s"
-        ) from None
+        return await _read_body(headers, receive, limit)
+    except asyncio.CancelledError:
+        if not expired:
+            raise
+        uncancel = getattr(task, "uncancel", None)
+        if uncancel is not None:  # Python 3.11+: the task is no longer being cancelled
+            uncancel()
+        raise _body_timeout(timeout) from None
+    finally:
+        timer.cancel()
+
+
+def _body_timeout(timeout: float) -> ProxyError:
+    return ProxyError("request_timeout", f"the request body did not arrive within {timeout:g}s")
 
 
 async def _read_body(

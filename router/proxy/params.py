@@ -111,6 +111,14 @@ def check_params(body: Mapping[str, Any], spec: Mapping[str, Check]) -> None:
         # The call engine reads these as the proxy's own notes (session affinity,
         # the request to classify, a native body); a client must not set them.
         raise invalid(name, "unknown field: this name is reserved by the router")
+    # A body holds a few of the listed fields: check those it has. When one is
+    # wrong, the spec's order picks which to name, as it always has.
+    for name, value in body.items():
+        check = spec.get(name)
+        if check is not None and value is not None and not check[0](value):
+            break
+    else:
+        return
     for name, (ok, what) in spec.items():
         value = body.get(name)
         if value is not None and not ok(value):

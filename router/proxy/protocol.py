@@ -69,11 +69,16 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._limits: ProxySettings = cached
         # Bytes of the current request's head seen so far; None once it is complete.
         self._head_bytes: int | None = 0
+        # When the current head began (loop time), the timer that checks a head, and
+        # when the head it was set for began.
+        self._head_started = 0.0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._timer_for = 0.0
         self._refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._head_started = self.loop.time()
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -100,11 +105,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_message_begin()
         if self._head_bytes is None:
             self._head_bytes = 0
-            self._arm_head_timer()
+            self._head_started = self.loop.time()
+            if self._head_timer is None:
+                self._arm_head_timer()
 
     def on_headers_complete(self) -> None:
+        # The timer is left running: arming and cancelling one per request cost more
+        # than the rest of this class. When it fires between heads it does nothing;
+        # inside a later head it waits again for that head's own deadline.
         self._head_bytes = None
-        self._cancel_head_timer()
         super().on_headers_complete()
 
     def send_400_response(self, msg: str) -> None:
@@ -114,7 +123,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(self._limits.header_timeout, self._head_timed_out)
+        self._timer_for = self._head_started
+        self._head_timer = self.loop.call_at(
+            self._head_started + self._limits.header_timeout, self._head_timed_out
+        )
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -124,6 +136,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _head_timed_out(self) -> None:
         self._head_timer = None
         if self._head_bytes is None or self.transport.is_closing():
+            return
+        if self._timer_for != self._head_started:
+            self._arm_head_timer()  # set for an earlier head: this one began later
             return
         if self._head_bytes == 0:
             self.transport.close()  # nothing was asked: nobody to answer

@@ -21,13 +21,14 @@ import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from router.proxy.json_bytes import dumps
 
 __all__ = ["SessionStore", "session_key"]
 
 _HEADERS = ("x-tierrouter-session", "x-claude-code-session-id")
+_RAW_HEADERS = tuple(name.encode() for name in _HEADERS)
 _MAX_KEY_CHARS = 256
 
 
@@ -42,29 +43,61 @@ def session_key(
     headers: Mapping[str, str], body: Mapping[str, Any], messages: Sequence[Any]
 ) -> str:
     """A short stable id for the conversation this request continues."""
-    for name in _HEADERS:
-        value = headers.get(name)
-        if value:
-            return _digest("h:" + value[:_MAX_KEY_CHARS])
+    named = _named_by_header(headers)
+    if named:
+        return _digest(("h:" + named[:_MAX_KEY_CHARS]).encode())
     metadata = body.get("metadata")
-    if isinstance(metadata, Mapping) and isinstance(metadata.get("user_id"), str):
-        return _digest("u:" + metadata["user_id"][:_MAX_KEY_CHARS])
+    if _is_mapping(metadata):
+        user_id = metadata.get("user_id")
+        if isinstance(user_id, str):
+            return _digest(("u:" + user_id[:_MAX_KEY_CHARS]).encode())
     for name in ("prompt_cache_key", "user"):
         value = body.get(name)
         if isinstance(value, str) and value:
-            return _digest(f"{name}:" + value[:_MAX_KEY_CHARS])
+            return _digest(f"{name}:{value[:_MAX_KEY_CHARS]}".encode())
     prefix: list[Any] = []
     for message in messages:
-        if not isinstance(message, Mapping):
+        if not _is_mapping(message):
             continue
         prefix.append([message.get("role"), message.get("content")])
         if message.get("role") == "user":
             break
-    return _digest("p:" + dumps(prefix).decode())
+    # The JSON is already UTF-8: hashed as it is, not decoded and encoded again.
+    return _digest(b"p:" + dumps(prefix))
 
 
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    # isinstance against the Mapping ABC takes a Python-level hook; JSON objects are dicts.
+    return isinstance(value, dict) or (value is not None and isinstance(value, Mapping))
+
+
+def _named_by_header(headers: Mapping[str, str]) -> str | None:
+    """The first of :data:`_HEADERS` the request names its conversation with.
+
+    Starlette's ``Headers.get`` walks every header per name and raises KeyError
+    inside for a missing one, the usual case: one pass over the raw headers
+    (lower-cased by the server) costs a fraction of the two lookups.
+    """
+    raw = getattr(headers, "raw", None)
+    if not isinstance(raw, list):
+        for name in _HEADERS:
+            value = headers.get(name)
+            if value:
+                return value
+        return None
+    found: dict[bytes, bytes] = {}
+    for raw_name, raw_value in raw:
+        if raw_name in _RAW_HEADERS and raw_name not in found:
+            found[raw_name] = raw_value  # the first occurrence, as Headers.get returns
+    for raw_name in _RAW_HEADERS:
+        first = found.get(raw_name)
+        if first:
+            return first.decode("latin-1")
+    return None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 class SessionStore:

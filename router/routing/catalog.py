@@ -125,7 +125,7 @@ class ModelSpec:
         """USD for a call from its OpenAI-shaped ``usage`` (``prompt_tokens_details``
         says how many prompt tokens the provider's cache served or stored)."""
         details = usage.get("prompt_tokens_details") or {}
-        if not isinstance(details, Mapping):
+        if not isinstance(details, dict) and not isinstance(details, Mapping):
             details = {}
         return self.cost(
             int(usage.get("prompt_tokens") or 0),

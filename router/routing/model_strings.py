@@ -14,6 +14,7 @@ the hosted SDK's words: cheapest -> cost, balanced -> balance, best -> quality.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from router.errors import ConfigError
@@ -69,9 +70,21 @@ class ModelRequest:
 def parse_model_string(value: str | None) -> ModelRequest:
     """Raises ConfigError naming the string when it cannot be read."""
     if value is None:
-        return ModelRequest(RequestKind.AUTO)
+        return _AUTO
     if not isinstance(value, str):
         raise ConfigError(f"model must be a string, got {type(value).__name__}")
+    return _parse(value)
+
+
+_AUTO = ModelRequest(RequestKind.AUTO)
+
+
+# A proxied request parses its model string three to four times (checks, session
+# affinity, planning); a process sees few distinct strings, and the result is a
+# frozen value of the string alone (the profiles are the bundled ones). Strings
+# that fail raise each time: exceptions are not cached.
+@functools.lru_cache(maxsize=1024)
+def _parse(value: str) -> ModelRequest:
     text = value.strip()
     if not text or text == "auto":
         return ModelRequest(RequestKind.AUTO)
