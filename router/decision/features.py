@@ -303,7 +303,7 @@ class FeatureExtractor:
         self._extractors = tuple((name, fn, self.params[name]) for name, fn in EXTRACTORS.items())
         # The fused form below is the fourteen functions written out inline: a decision
         # then makes one call instead of fifty. It stands in only while EXTRACTORS holds
-        # exactly those functions; tests/test_features_fused.py checks the two agree.
+        # exactly those functions; tests/test_decision_fast_paths.py checks the two agree.
         self._fused = tuple(EXTRACTORS.items()) == _BUILTIN_EXTRACTORS
         tc = self.params["token_count"]
         self._log_low = math.log(tc.low)
