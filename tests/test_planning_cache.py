@@ -158,3 +158,17 @@ def test_cached_plans_equal_fresh_ones(catalog: Catalog, strategy: Strategy | No
         planning._RANKINGS.clear()
         fresh.append(outcome(*case))
     assert warm == fresh
+
+
+def test_a_key_gone_from_the_environment_leaves_the_plan_at_once(
+    fake: FakeProviders, make_router: Callable[..., Router]
+) -> None:
+    env = {"OA_KEY": "sk-oa", "AN_KEY": "sk-an", "GG_KEY": "sk-gg"}
+    router = make_router(keys={}, env=env)
+    assert router.route(HI).model == "oa/fast-1"  # the available models are cached now
+    del env["OA_KEY"]
+    plan = router.route(HI)
+    assert plan.model == "an/claude-x"
+    assert all(m.provider != "oa" for m in plan.chain)
+    env["OA_KEY"] = "sk-oa"
+    assert router.route(HI).model == "oa/fast-1"

@@ -141,8 +141,13 @@ def plan_route(
     is_available: Callable[[ModelSpec], bool],
     model: str | None,
     needs: Needs,
+    pool: Sequence[ModelSpec] | None = None,
 ) -> RoutePlan:
-    """Choose the chain for one request. Raises NoCandidateError naming why nothing fits."""
+    """Choose the chain for one request. Raises NoCandidateError naming why nothing fits.
+
+    ``pool``: the catalog's models ``is_available`` accepts, in catalog order, when
+    the caller already has them (``is_available`` is then not asked per model).
+    """
     request = parse_model_string(model)
     profiles = load_profiles()
     if request.kind is RequestKind.PIN:
@@ -158,7 +163,7 @@ def plan_route(
     profile = profiles[profile_name]
     strategy = request.strategy or policy.strategy or profile.strategy
 
-    pool = tuple(m for m in catalog if is_available(m))
+    pool = tuple(m for m in catalog if is_available(m)) if pool is None else tuple(pool)
     if not pool:
         raise NoCandidateError(_no_keys_message(catalog), type="no_candidate")
     task = profile.task or decision.task
