@@ -172,3 +172,23 @@ def test_a_key_gone_from_the_environment_leaves_the_plan_at_once(
     assert all(m.provider != "oa" for m in plan.chain)
     env["OA_KEY"] = "sk-oa"
     assert router.route(HI).model == "oa/fast-1"
+
+
+def test_the_fast_decision_copy_equals_dataclasses_replace() -> None:
+    base = decision(Task.CODING, Tier.COMPLEX)
+    assert not hasattr(Decision, "__post_init__")  # the fast copy would skip it
+    changes = {
+        "warnings": ("w",),
+        "id": "rt-1",
+        "model": "openai/gpt-5",
+        "candidates": ("openai/gpt-5", "openai/gpt-5-mini"),
+        "estimated_cost": 0.25,
+        "baseline_cost": 0.5,
+        "savings": 0.25,
+        "rule": "coding -> gpt-5",
+    }
+    copied = planning._replace_decision(base, **changes)
+    assert copied == dataclasses.replace(base, **changes)
+    assert base.model is None and base.warnings == ()  # the original is untouched
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copied.model = "x"  # type: ignore[misc]

@@ -397,16 +397,24 @@ def _finish(
     return RoutePlan(routed, chain, request, profile, strategy, needs)
 
 
-# dataclasses.replace walks the fields in Python on every call; the names are fixed
-# and one C-level attrgetter reads them all (Decision has no __post_init__).
-_DECISION_FIELDS = tuple(f.name for f in dataclasses.fields(Decision) if f.init)
+# dataclasses.replace walks the fields in Python and goes through the frozen
+# __init__'s object.__setattr__ per field: a third of that reads every field with
+# one attrgetter and fills a bare instance through the slots' own setters, as
+# router.types.new_decision does (Decision has no __post_init__ to skip).
+_DECISION_FIELDS = tuple(f.name for f in dataclasses.fields(Decision))
+_DECISION_INDEX = {name: i for i, name in enumerate(_DECISION_FIELDS)}
 _decision_values = operator.attrgetter(*_DECISION_FIELDS)
+_DECISION_SETTERS = tuple(vars(Decision)[name].__set__ for name in _DECISION_FIELDS)
 
 
 def _replace_decision(decision: Decision, **changes: Any) -> Decision:
-    values = dict(zip(_DECISION_FIELDS, _decision_values(decision), strict=True))
-    values.update(changes)
-    return Decision(**values)
+    values = list(_decision_values(decision))
+    for name, value in changes.items():
+        values[_DECISION_INDEX[name]] = value
+    new: Decision = object.__new__(Decision)
+    for setter, value in zip(_DECISION_SETTERS, values, strict=True):
+        setter(new, value)
+    return new
 
 
 def _no_keys_message(catalog: Catalog) -> str:
