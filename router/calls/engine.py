@@ -234,6 +234,11 @@ class CallEngine:
         self.client_factory = client_factory
         # model id -> (its params, the catalog's, the two merged): see _quirks.
         self._merged_quirks: dict[str, tuple[Any, Any, Mapping[str, Any]]] = {}
+        # (the catalog they are of, available providers -> their models): see _available_models.
+        self._pools: tuple[Catalog | None, dict[tuple[str, ...], tuple[ModelSpec, ...]]] = (
+            None,
+            {},
+        )
         # httpx async clients are bound to the loop that first used them.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -258,10 +263,26 @@ class CallEngine:
         return [name for name in self.catalog.providers if self.key_for(name)]
 
     def is_available(self, model: ModelSpec) -> bool:
-        spec = self.catalog.providers[model.provider]
-        if not spec.enabled and model.provider not in self._keys:
+        return self._provider_available(model.provider)
+
+    def _provider_available(self, provider: str) -> bool:
+        spec = self.catalog.providers[provider]
+        if not spec.enabled and provider not in self._keys:
             return False
-        return not spec.requires_key or self.key_for(model.provider) is not None
+        return not spec.requires_key or self.key_for(provider) is not None
+
+    def _available_models(self) -> tuple[dict[str, bool], tuple[ModelSpec, ...]]:
+        """Each provider's availability (asked afresh: keys may come from a live
+        environment) and the catalog's models on the available ones, in catalog
+        order; the latter is kept per set of available providers, not rebuilt."""
+        ok = {name: self._provider_available(name) for name in self.catalog.providers}
+        if self._pools[0] is not self.catalog:
+            self._pools = (self.catalog, {})
+        key = tuple(name for name, yes in ok.items() if yes)
+        pool = self._pools[1].get(key)
+        if pool is None:
+            pool = self._pools[1][key] = tuple(m for m in self.catalog if ok[m.provider])
+        return ok, pool
 
     def endpoint(self, model: ModelSpec) -> Endpoint:
         spec = self.catalog.providers[model.provider]
@@ -360,13 +381,10 @@ class CallEngine:
         needs = self.needs(messages, decision, params)
         # Availability depends on the provider alone: look each one's key up once per
         # request, not once per catalog model (a few percent of the proxy's CPU).
-        by_provider: dict[str, bool] = {}
+        by_provider, pool = self._available_models()
 
         def available(m: ModelSpec) -> bool:
-            ok = by_provider.get(m.provider)
-            if ok is None:
-                ok = by_provider[m.provider] = self.is_available(m)
-            return ok
+            return by_provider[m.provider]
 
         def plan(model: str | None, policy: RoutingPolicy, allow: Any = None) -> RoutePlan:
             return plan_route(
@@ -378,6 +396,7 @@ class CallEngine:
                 ),
                 model=model,
                 needs=needs,
+                pool=pool if allow is None else None,
             )
 
         if self.guard is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -140,8 +141,13 @@ def plan_route(
     is_available: Callable[[ModelSpec], bool],
     model: str | None,
     needs: Needs,
+    pool: Sequence[ModelSpec] | None = None,
 ) -> RoutePlan:
-    """Choose the chain for one request. Raises NoCandidateError naming why nothing fits."""
+    """Choose the chain for one request. Raises NoCandidateError naming why nothing fits.
+
+    ``pool``: the catalog's models ``is_available`` accepts, in catalog order, when
+    the caller already has them (``is_available`` is then not asked per model).
+    """
     request = parse_model_string(model)
     profiles = load_profiles()
     if request.kind is RequestKind.PIN:
@@ -157,24 +163,32 @@ def plan_route(
     profile = profiles[profile_name]
     strategy = request.strategy or policy.strategy or profile.strategy
 
-    pool = [m for m in catalog if is_available(m)]
+    pool = tuple(m for m in catalog if is_available(m)) if pool is None else tuple(pool)
     if not pool:
         raise NoCandidateError(_no_keys_message(catalog), type="no_candidate")
-    dropped: dict[str, str] = {}
-    candidates = [m for m in pool if _keep(m, catalog, policy, profile, needs, dropped)]
+    task = profile.task or decision.task
+    ranking = _ranking(pool, catalog, policy, profile, needs, task, decision.tier, strategy)
+    # What depends on this request's size and anchor is filtered per request, from
+    # the cached order: a subset of a ranked list is that subset ranked.
+    total = needs.input_tokens + needs.output_tokens
+    anchor: ModelSpec | None = None
     if request.kind is RequestKind.ANCHORED:
         assert request.model is not None
         anchor = _resolve(catalog, request.model)
-        ceiling = anchor.blended_price()
-        candidates = [m for m in candidates if m.blended_price() <= ceiling or m.id == anchor.id]
-    if not candidates:
-        why = "; ".join(f"{mid}: {reason}" for mid, reason in list(dropped.items())[:6])
-        raise NoCandidateError(
-            f"no model can serve this request (profile {profile_name}): {why or 'none available'}",
-            type="no_candidate",
-        )
-    task = profile.task or decision.task
-    ranked, any_capable = rank(candidates, task, decision.tier, strategy, profile.min_quality)
+    if anchor is None:
+        kept = [e for e in ranking.entries if e.budget is None or total <= e.budget]
+    else:
+        ceiling, anchor_id = anchor.blended_price(), anchor.id
+        kept = [
+            e
+            for e in ranking.entries
+            if (e.budget is None or total <= e.budget)
+            and (e.price <= ceiling or e.model.id == anchor_id)
+        ]
+    if not kept:
+        raise _no_candidate(pool, catalog, policy, profile, needs, profile_name)
+    candidates = ranked = [e.model for e in kept]
+    any_capable = any(e.capable for e in kept)
     warnings = list(decision.warnings)
     if not any_capable:
         warnings.append(
@@ -197,6 +211,93 @@ def plan_route(
         needs,
         rule.describe() if rule else None,
         tuple(warnings),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    model: ModelSpec
+    capable: bool  # reaches the profile's quality floor
+    budget: int | None  # input + output tokens that fit its context; None: no limit known
+    price: float  # blended, for anchored requests' ceiling
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranking:
+    pool: tuple[ModelSpec, ...]  # held so the ids in the cache key stay unique
+    entries: tuple[_Entry, ...]
+
+
+# Filtering and ranking the catalog is most of planning's cost and depends only on
+# the key below, not on the prompt: computed once per key. The key holds the id of
+# every available model (the entry holds the models, so no id is reused while it
+# lives): a key or catalog change, an ``allow`` filter or an override gives a new key.
+# Cooldowns are not planning's business: run_chain orders the chain by them per call.
+_RANKINGS: dict[tuple[Any, ...], _Ranking] = {}
+_MAX_RANKINGS = 512
+
+
+def _ranking(
+    pool: tuple[ModelSpec, ...],
+    catalog: Catalog,
+    policy: RoutingPolicy,
+    profile: Profile,
+    needs: Needs,
+    task: Task | str,
+    tier: Tier,
+    strategy: Strategy,
+) -> _Ranking:
+    key = (
+        tuple(map(id, pool)),
+        policy.exclude_models,
+        policy.context_margin,
+        profile,
+        needs.tools,
+        needs.vision,
+        needs.json,
+        task,
+        tier,
+        strategy,
+    )
+    found = _RANKINGS.get(key)
+    if found is not None:
+        return found
+    # The context check is left out (budget=None below): it is per request.
+    unsized = Needs(0, 0, needs.tools, needs.vision, needs.json)
+    margin = 1.0 - policy.context_margin
+    fit = [m for m in pool if _keep(m, catalog, policy, profile, unsized, {})]
+    ranked, _ = rank(fit, task, tier, strategy, profile.min_quality)
+    task_key, tier_rank = str(task), tier.rank
+    entries = tuple(
+        _Entry(
+            model=m,
+            capable=m.quality_cell(task_key, tier_rank) >= profile.min_quality,
+            budget=int(m.context_window * margin) if m.context_window else None,
+            price=m.blended_price(),
+        )
+        for m in ranked
+    )
+    if len(_RANKINGS) >= _MAX_RANKINGS:
+        _RANKINGS.clear()
+    result = _RANKINGS[key] = _Ranking(pool, entries)
+    return result
+
+
+def _no_candidate(
+    pool: Sequence[ModelSpec],
+    catalog: Catalog,
+    policy: RoutingPolicy,
+    profile: Profile,
+    needs: Needs,
+    profile_name: str,
+) -> NoCandidateError:
+    dropped: dict[str, str] = {}
+    for m in pool:
+        _keep(m, catalog, policy, profile, needs, dropped)
+    why = "; ".join(f"{mid}: {reason}" for mid, reason in list(dropped.items())[:6])
+    return NoCandidateError(
+        f"no model can serve this request (profile {profile_name}): {why or 'none available'}",
+        type="no_candidate",
     )
 
 
@@ -282,8 +383,7 @@ def _finish(
         if baseline is not None:
             baseline_cost = baseline.cost(needs.input_tokens, needs.output_tokens)
     savings = None if cost is None or baseline_cost is None else baseline_cost - cost
-    # One replace per plan: each copies every field of the decision.
-    routed = dataclasses.replace(
+    routed = _replace_decision(
         decision,
         warnings=decision.warnings if warnings is None else warnings,
         id=decision.id or f"rt-{random_hex(16)}",
@@ -295,6 +395,26 @@ def _finish(
         rule=rule,
     )
     return RoutePlan(routed, chain, request, profile, strategy, needs)
+
+
+# dataclasses.replace walks the fields in Python and goes through the frozen
+# __init__'s object.__setattr__ per field: a third of that reads every field with
+# one attrgetter and fills a bare instance through the slots' own setters, as
+# router.types.new_decision does (Decision has no __post_init__ to skip).
+_DECISION_FIELDS = tuple(f.name for f in dataclasses.fields(Decision))
+_DECISION_INDEX = {name: i for i, name in enumerate(_DECISION_FIELDS)}
+_decision_values = operator.attrgetter(*_DECISION_FIELDS)
+_DECISION_SETTERS = tuple(vars(Decision)[name].__set__ for name in _DECISION_FIELDS)
+
+
+def _replace_decision(decision: Decision, **changes: Any) -> Decision:
+    values = list(_decision_values(decision))
+    for name, value in changes.items():
+        values[_DECISION_INDEX[name]] = value
+    new: Decision = object.__new__(Decision)
+    for setter, value in zip(_DECISION_SETTERS, values, strict=True):
+        setter(new, value)
+    return new
 
 
 def _no_keys_message(catalog: Catalog) -> str:
