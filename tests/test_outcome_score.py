@@ -14,14 +14,13 @@ from training.outcome_score import (
     BAND_MARGIN,
     STACKS,
     band_cuts,
-    clamp,
     fit_score,
     outcome_rows,
     squeeze,
 )
 
 
-def test_band_cuts_give_each_tier_its_share_and_clamp_keeps_the_order() -> None:
+def test_band_cuts_give_each_tier_its_share_and_squeeze_keeps_the_order() -> None:
     rng = np.random.default_rng(0)
     score = rng.random(1000)
     tier = rng.choice(4, size=1000, p=[0.4, 0.3, 0.2, 0.1])
@@ -29,7 +28,7 @@ def test_band_cuts_give_each_tier_its_share_and_clamp_keeps_the_order() -> None:
     assert list(cuts) == sorted(cuts)
     shares = np.bincount(np.searchsorted(np.asarray(cuts), score, side="right"), minlength=4)
     np.testing.assert_allclose(shares / 1000, np.bincount(tier) / 1000, atol=0.01)
-    clamped = clamp(score, tier, cuts)
+    clamped = squeeze(score, tier, cuts, BAND_MARGIN)
     order = np.argsort(tier, kind="stable")
     for a, b in itertools.pairwise(order):
         if tier[a] < tier[b]:

@@ -51,7 +51,6 @@ __all__ = [
     "STACKS",
     "ScoreFit",
     "band_cuts",
-    "clamp",
     "fit_score",
     "fit_score_for_run",
     "outcome_rows",
@@ -154,14 +153,6 @@ def squeeze(score: _Array, tier: _Array, cuts: Sequence[float], margin: float) -
     return out
 
 
-def clamp(score: _Array, tier: _Array, cuts: Sequence[float]) -> _Array:
-    """``score`` moved into the band of ``tier`` (the router does the same per decision)."""
-    lo = np.concatenate([[0.0], np.asarray(cuts)])[tier]
-    hi = np.concatenate([np.asarray(cuts), [1.0]])[tier]
-    clamped: _Array = np.minimum(np.maximum(score, lo), hi)
-    return clamped
-
-
 def fit_score(
     examples: Sequence[Example],
     X: Any,
@@ -222,7 +213,7 @@ def fit_score(
             # Inside the held-out set the router's order is tier first, then this
             # probability (squeeze keeps both), so APGR is measured on that order.
             z = Z[out] @ weights + bias
-            order = chosen_tier[idx][out] + 1.0 / (1.0 + np.exp(-z))
+            order = chosen_tier[idx][out] + _sigmoid(z)
             per_held_out[s] = _apgr(order, examples, idx[out])
         mean = float(np.mean(list(per_held_out.values())))
         stack_trials.append(
@@ -244,16 +235,12 @@ def fit_score(
     coef = head * a
     intercept = head_bias * a + c0
 
-    def sigmoid(z: _Array) -> _Array:
-        out: _Array = 1.0 / (1.0 + np.exp(-z))
-        return out
-
-    calibrated = sigmoid(a * oos_best + b * rank[idx] + g * log_tokens[idx] + c0)
+    calibrated = _sigmoid(a * oos_best + b * rank[idx] + g * log_tokens[idx] + c0)
     # Every training row's score as the router computes it (outcome rows keep their
     # out-of-set fail logit, others the final head's), and the tier the head gave it.
     logit = np.asarray(X @ head).ravel() + head_bias
     logit[idx] = oos_best
-    score = sigmoid(a * logit + b * rank + g * log_tokens + c0)
+    score = _sigmoid(a * logit + b * rank + g * log_tokens + c0)
     labelled = tier_labels >= 0
     tier = chosen_tier
     cuts = band_cuts(score, tier, label_weights)
@@ -339,6 +326,11 @@ def fit_score_for_run(
         cfg.max_iter,
         tick,
     )
+
+
+def _sigmoid(z: _Array) -> _Array:
+    out: _Array = 1.0 / (1.0 + np.exp(-z))
+    return out
 
 
 def _fit_stacker(
