@@ -38,7 +38,7 @@ from router.policy.errors import PolicyNotFound
 from router.proxy.context import ProxyContext
 from router.proxy.errors import ProxyError, Wire, invalid
 from router.proxy.exchange import Exchange, json_response
-from router.proxy.limits import parse_json_body, read_body
+from router.proxy.limits import link_of, parse_json_body, read_body
 
 __all__ = ["routes"]
 
@@ -129,7 +129,9 @@ async def _run(fn: Callable[[], Any]) -> Any:
 
 async def _read(ctx: ProxyContext, request: Request) -> dict[str, Any]:
     settings = ctx.settings
-    raw = await read_body(request.headers, request.receive, _MAX_BODY, settings.body_timeout)
+    raw = await read_body(
+        request.headers, request.receive, _MAX_BODY, settings.body_timeout, link_of(request.scope)
+    )
     return parse_json_body(raw or b"{}", settings.max_json_depth)
 
 

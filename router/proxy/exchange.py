@@ -27,7 +27,7 @@ from router.proxy.errors import (
     from_exception,
 )
 from router.proxy.json_bytes import dumps
-from router.proxy.limits import ClientGone, Guard, parse_json_body, read_body
+from router.proxy.limits import ClientGone, Guard, link_of, parse_json_body, read_body
 
 __all__ = ["Exchange", "json_response"]
 
@@ -95,6 +95,7 @@ class Exchange:
                 self.request.receive,
                 settings.max_body_bytes,
                 settings.body_timeout,
+                link_of(self.request.scope),
             )
         except ProxyError as exc:
             if exc.kind == "request_too_large":
@@ -134,7 +135,9 @@ class Exchange:
             )
         self._in_gate = True
         self.ctx.metrics.inflight.set(value=gate.active)
-        self.guard = Guard(self.request.receive, self.ctx.settings.upstream_timeout)
+        self.guard = Guard(
+            self.request.receive, self.ctx.settings.upstream_timeout, link_of(self.request.scope)
+        )
         return self.guard
 
     def on_close(self, closer: Callable[[], Awaitable[Any]]) -> None:

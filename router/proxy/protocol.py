@@ -9,17 +9,21 @@ arrive within ``header_timeout`` with a 408, and answers every protocol-level
 error as JSON that both the OpenAI and the Anthropic SDKs can read.
 
 The body's own deadline is the handler's (``limits.read_body``): there the
-answer can be in the caller's wire format.
+answer can be in the caller's wire format. Each request's scope carries a
+:class:`~router.proxy.limits.Link` through which the handler learns that its
+body is complete and that its client has gone, without a timer or a task.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from router.proxy.json_bytes import dumps
+from router.proxy.limits import LINK_KEY, Link
 from router.proxy.settings import ProxySettings
 
 __all__ = ["GuardedHttpProtocol", "protocol_error_body"]
@@ -75,6 +79,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._timer_for = 0.0
         self._refused = False
+        # What the handlers of this connection's requests want to hear when it is lost.
+        self._watchers: set[Callable[[], None]] = set()
+        self._link: Link | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -84,6 +91,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
         super().connection_lost(exc)
+        watchers, self._watchers = self._watchers, set()
+        for on_lost in watchers:
+            on_lost()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -103,6 +113,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._link = Link(self._watchers)
+        self.scope.setdefault("extensions", {})[LINK_KEY] = self._link
         if self._head_bytes is None:
             self._head_bytes = 0
             self._head_started = self.loop.time()
@@ -115,6 +127,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         # inside a later head it waits again for that head's own deadline.
         self._head_bytes = None
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        if self._link is not None:
+            self._link.body_complete = True
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(400, "invalid_http", f"the request is not valid HTTP/1.1 ({msg.rstrip('.')})")
