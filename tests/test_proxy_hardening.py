@@ -168,6 +168,29 @@ def test_a_body_that_trickles_is_408_in_the_wire_format(fake: FakeProviders) -> 
     assert fake.requests == []
 
 
+def test_a_body_sent_after_its_head_is_read_under_the_timer(fake: FakeProviders) -> None:
+    # The body is not complete when the handler starts, so the read waits for it
+    # (under the body timer) instead of taking the head's packet as the whole request.
+    body = json.dumps({"model": "auto", "messages": [{"role": "user", "content": "hi"}]})
+    with custom_proxy(fake, body_timeout=10) as proxy:
+        host, port = proxy.url.removeprefix("http://").split(":")
+        head = (
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            f"authorization: Bearer {PROXY_KEY}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(head + body[:5].encode())
+            time.sleep(0.3)  # lets the handler start and wait for the rest
+            sock.sendall(body[5:].encode())
+            out = b""
+            while chunk := sock.recv(65536):
+                out += chunk
+    status, answer = status_and_body(out)
+    assert status == 200, answer
+    assert answer["choices"]
+
+
 def raw_exchange_partial(host: str, port: int, data: bytes) -> bytes:
     """Send ``data`` and stop there, then read the answer."""
     with socket.create_connection((host, port), timeout=10) as sock:
