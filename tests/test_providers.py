@@ -146,6 +146,32 @@ def test_anthropic_request_translation() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("tool_choice", "expected"),
+    [
+        (None, {"type": "auto", "disable_parallel_tool_use": True}),
+        ("required", {"type": "any", "disable_parallel_tool_use": True}),
+        (
+            {"type": "function", "function": {"name": "get_weather"}},
+            {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True},
+        ),
+        ("none", {"type": "none"}),  # no tool call at all: nothing to serialise
+    ],
+)
+def test_anthropic_one_tool_call_at_a_time(tool_choice: object, expected: object) -> None:
+    # OpenAI's parallel_tool_calls=false (LangChain's function-calling structured output
+    # sends it) is Anthropic's disable_parallel_tool_use on tool_choice.
+    params = {"tools": TOOLS, "parallel_tool_calls": False, "tool_choice": tool_choice}
+    call = AnthropicAdapter().build(
+        ENDPOINT, "claude", ChatRequest(CONVERSATION, params), stream=False
+    )
+    assert call.body["tool_choice"] == expected
+    default = AnthropicAdapter().build(
+        ENDPOINT, "claude", ChatRequest(CONVERSATION, {"tools": TOOLS}), stream=False
+    )
+    assert "tool_choice" not in default.body
+
+
 def test_gemini_request_translation() -> None:
     params = {
         "tools": TOOLS,

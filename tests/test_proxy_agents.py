@@ -196,6 +196,38 @@ def test_a_model_without_reasoning_gets_what_it_takes(
     assert "max_tokens 32000 lowered to openai/gpt-4o's limit of 16384" in warnings
 
 
+@pytest.mark.parametrize(
+    ("model", "sent_as"),
+    [
+        ("anthropic/claude-haiku-4-5", {"type": "auto", "disable_parallel_tool_use": True}),
+        ("google/gemini-2.5-flash", None),
+    ],
+)
+def test_one_tool_call_at_a_time_is_translated_or_warned(
+    proxy: ProxyServer, fake: FakeProviders, model: str, sent_as: Any
+) -> None:
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": "weather in Oslo?"}],
+        "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+        "parallel_tool_calls": False,
+    }
+    response = httpx.post(
+        f"{proxy.url}/v1/chat/completions",
+        json=body,
+        headers={"authorization": f"Bearer {PROXY_KEY}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    sent = fake.requests[-1].body
+    warnings = response.headers.get("x-tierrouter-warnings", "")
+    if sent_as is not None:  # Anthropic has the switch: translated, nothing to warn about
+        assert sent["tool_choice"] == sent_as
+        assert "parallel_tool_calls" not in warnings
+    else:  # Gemini has none: dropped, and the answer says so
+        assert "parallel_tool_calls dropped" in warnings
+
+
 def test_an_upstream_refusal_keeps_anthropics_wording(
     proxy: ProxyServer, fake: FakeProviders
 ) -> None:

@@ -84,6 +84,9 @@ class AnthropicAdapter(ProviderAdapter):
         if p.get("tools"):
             body["tools"] = [_tool(t) for t in p["tools"]]
             choice = _tool_choice(p.get("tool_choice"))
+            if p.get("parallel_tool_calls") is False and (choice or {}).get("type") != "none":
+                # Anthropic's switch for one tool call per turn lives on tool_choice.
+                choice = {**(choice or {"type": "auto"}), "disable_parallel_tool_use": True}
             if choice:
                 body["tool_choice"] = choice
         if stream:
