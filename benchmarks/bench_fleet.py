@@ -165,8 +165,11 @@ def main() -> None:
                         help="alternating 1- and 3-instance throughput runs")  # fmt: skip
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--trials", type=int, default=50, help="cooldown propagation trials")
-    parser.add_argument("--pg-fsync", action="store_true",
-                        help="PostgreSQL with fsync on (its default; the tests run it off)")
+    parser.add_argument(
+        "--pg-fsync",
+        action="store_true",
+        help="PostgreSQL with fsync on (its default; the tests run it off)",
+    )
     parser.add_argument("--out", default="-")
     args = parser.parse_args()
     redis_bin, pg_bin = find_redis(), find_postgres_bin()
@@ -203,7 +206,7 @@ def main() -> None:
         round_p50: dict[str, list[float]] = {arm: [] for arm in ports}
         order = list(ports)
         for i in range(args.rounds):
-            for arm in order[i % len(order):] + order[: i % len(order)]:
+            for arm in order[i % len(order) :] + order[: i % len(order)]:
                 r = asyncio.run(load(ports[arm], PATH, {}, 1, args.requests, 60))
                 arms[arm] += r.latencies
                 round_p50[arm].append(pct(r.latencies, 0.5))
@@ -274,14 +277,12 @@ def main() -> None:
         f"| default (in-process, no store, no log) | {d50:.3f} | {dr:.3f} | {d99:.3f} |",
         f"| default with its SQLite log (`log: true`) | {l50:.3f} | {lr:.3f} | {l99:.3f} |",
         f"| fleet without the decision log (`log: false`) | {u50:.3f} | {ur:.3f} | {u99:.3f} |",
-        f"| fleet (Redis + PostgreSQL, every request logged) | {f50:.3f} | {fr:.3f} | "
-        f"{f99:.3f} |",
+        f"| fleet (Redis + PostgreSQL, every request logged) | {f50:.3f} | {fr:.3f} | {f99:.3f} |",
         f"| fleet − default | **{f50 - d50:+.3f}** (target ≤ +0.3) | **{fr - dr:+.3f}** | "
         f"{f99 - d99:+.3f} |",
         f"| fleet without the log − default | {u50 - d50:+.3f} | {ur - dr:+.3f} | "
         f"{u99 - d99:+.3f} |",
-        f"| fleet − default with its log | {f50 - l50:+.3f} | {fr - lr:+.3f} | "
-        f"{f99 - l99:+.3f} |",
+        f"| fleet − default with its log | {f50 - l50:+.3f} | {fr - lr:+.3f} | {f99 - l99:+.3f} |",
         "",
         f"| throughput ({args.tp_rounds} alternating runs each) | requests/s, median "
         "| each run | errors | instances' CPU ms/request | machine busy |",

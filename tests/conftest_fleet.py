@@ -15,8 +15,7 @@ from fleet_servers import PostgresServer, RedisServer, find_postgres_bin, find_r
 
 def _missing(what: str) -> None:
     message = (
-        f"{what} is not installed (apt-get install -y redis-server postgresql; "
-        ".ci/run does it)"
+        f"{what} is not installed (apt-get install -y redis-server postgresql; .ci/run does it)"
     )
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI must run the fleet tests: {message}")

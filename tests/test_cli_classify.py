@@ -27,9 +27,7 @@ def test_classify_prints_the_decision_as_json() -> None:
 
 def test_classify_reads_stdin() -> None:
     """'-' reads the prompt from standard input."""
-    result = runner.invoke(
-        app, ["classify", "--json", "-"], input="请用Python写一个快速排序函数。"
-    )
+    result = runner.invoke(app, ["classify", "--json", "-"], input="请用Python写一个快速排序函数。")
     assert result.exit_code == 0, result.output
     decision = json.loads(result.output)
     assert (decision["task"], decision["language"]) == ("coding", "zh")

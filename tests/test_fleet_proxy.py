@@ -218,8 +218,12 @@ def test_budgets_hold_across_instances(fake: FakeProviders, redis_url: str,
                               json={"model": "auto", "messages": HI, "stream": True,
                                     "user": "carol"})  # fmt: skip
         assert streamed.status_code == 429 and "budget exhausted" in streamed.text
-        responses = httpx.post(f"{servers[1].url}/v1/responses", headers=AUTH, timeout=10,
-                               json={"model": "auto", "input": "Say hi", "user": "carol"})
+        responses = httpx.post(
+            f"{servers[1].url}/v1/responses",
+            headers=AUTH,
+            timeout=10,
+            json={"model": "auto", "input": "Say hi", "user": "carol"},
+        )
         assert responses.status_code == 429 and "budget exhausted" in responses.text
         assert len(fake.requests) == called  # nothing went upstream from any instance
         # A blocked request spends nothing: the fleet's counter still holds three calls.
@@ -258,14 +262,22 @@ def test_rules_and_feedback_across_instances_through_the_admin_api(
     with proxies(fake, 3, {"state": redis_url, "store": pg_url}) as (a, b, c):
         pinned = a.router.route(HI, model="auto:best").chain[0].id
         assert chat(b).json()["tierrouter"]["model"] != pinned
-        made = httpx.post(f"{a.url}/v1/routing_rules", headers=ADMIN, timeout=10,
-                          json={"name": "all to anthropic", "action": {"set_model": pinned}})
+        made = httpx.post(
+            f"{a.url}/v1/routing_rules",
+            headers=ADMIN,
+            timeout=10,
+            json={"name": "all to anthropic", "action": {"set_model": pinned}},
+        )
         assert made.status_code == 201, made.text
         for other in (b, c):
             wait_for(lambda o=other: chat(o).json()["tierrouter"]["model"] == pinned, 1.0,
                      "the rule applies on every instance")  # fmt: skip
-        fw = httpx.post(f"{b.url}/v1/firewall_rules", headers=ADMIN, timeout=10,
-                        json={"name": "no secrets", "pattern": "hunter2"})
+        fw = httpx.post(
+            f"{b.url}/v1/firewall_rules",
+            headers=ADMIN,
+            timeout=10,
+            json={"name": "no secrets", "pattern": "hunter2"},
+        )
         assert fw.status_code == 201, fw.text
         secret = {"model": "auto", "messages": [{"role": "user", "content": "pw hunter2"}]}
         for other in (a, c):
@@ -274,8 +286,12 @@ def test_rules_and_feedback_across_instances_through_the_admin_api(
                      1.0, "the firewall rule applies on every instance")  # fmt: skip
         # Feedback to c for a decision a logged.
         decision = chat(a).json()["tierrouter"]["decision_id"]
-        fb = httpx.post(f"{c.url}/v1/feedback", headers=AUTH, timeout=10,
-                        json={"decision_id": decision, "verdict": "cheaper_ok"})
+        fb = httpx.post(
+            f"{c.url}/v1/feedback",
+            headers=AUTH,
+            timeout=10,
+            json={"decision_id": decision, "verdict": "cheaper_ok"},
+        )
         assert fb.status_code == 200, fb.text
         log = b.router.decision_log
         assert log is not None
@@ -303,8 +319,10 @@ def test_a_conversation_keeps_its_model_on_every_instance(
             for other in servers:
                 wait_for(lambda o=other, k=key: o.ctx.sessions.prefer(k) is not None, 1.0,
                          "the conversation reached every instance")  # fmt: skip
-        fresh = servers[1].router.route([{"role": "user", "content": TURNS[1]}], tools=[
-            {"type": "function", "function": {"name": "get_weather", "parameters": {}}}])
+        fresh = servers[1].router.route(
+            [{"role": "user", "content": TURNS[1]}],
+            tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+        )
     assert outcomes == ["new", "kept", "kept", "kept"]
     assert len(set(models)) == 1, models
     assert fresh.chain[0].id != models[0]  # routed afresh, the easy turn would have moved

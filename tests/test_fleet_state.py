@@ -83,8 +83,9 @@ def test_spend_counters_add_up_across_instances(redis_url: str) -> None:
     assert rows[("user:alice", day)]["requests"] == 10
 
 
-def test_redis_down_falls_back_to_local_state_and_recovers(redis_server: RedisServer,
-                                                            redis_url: str) -> None:
+def test_redis_down_falls_back_to_local_state_and_recovers(
+    redis_server: RedisServer, redis_url: str
+) -> None:
     a_link, b_link = instances(redis_url, 2)
     a, b = RedisCooldownStore(a_link), RedisCooldownStore(b_link)
     spend = RedisSpendLedger(a_link)

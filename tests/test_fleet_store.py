@@ -114,9 +114,7 @@ def challenger(tmp_path: Path, version: str) -> Path:
     return folder
 
 
-def test_promote_makes_every_instance_serve_the_champion(
-    pg_url: str, tmp_path: Path
-) -> None:
+def test_promote_makes_every_instance_serve_the_champion(pg_url: str, tmp_path: Path) -> None:
     from router.log.pg_registry import PgRegistry
 
     folder = challenger(tmp_path, "challenger-1")
@@ -130,8 +128,9 @@ def test_promote_makes_every_instance_serve_the_champion(
         assert result.exit_code == 0, result.output
         for r in routers:
             wait_for(
-                lambda r=r: r.classifier.model is not None
-                and r.classifier.model.version == "challenger-1",
+                lambda r=r: (
+                    r.classifier.model is not None and r.classifier.model.version == "challenger-1"
+                ),
                 5.0,
                 "every instance serves the promoted model",
             )
@@ -168,6 +167,7 @@ def test_a_fleet_instance_ignores_this_machines_registry_and_rolls_back_to_bundl
     try:
         assert router.classifier.model is not None
         assert router.classifier.model.version == bundled
+
         def serving() -> str | None:
             return router.classifier.model.version if router.classifier.model else None
 

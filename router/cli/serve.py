@@ -39,8 +39,7 @@ def serve(
         str | None,
         typer.Option(
             "--store",
-            help="Fleet mode: a postgresql:// store for the log, rules and models "
-            "(docs/fleet.md).",
+            help="Fleet mode: a postgresql:// store for the log, rules and models (docs/fleet.md).",
             show_default=False,
         ),
     ] = None,

@@ -72,9 +72,7 @@ def to_chat_request(
             messages.append({"role": "system", "content": text})
             continue
         if role not in ("user", "assistant"):
-            raise invalid(
-                f"messages[{i}].role", f"{role!r} is not 'user', 'assistant' or 'system'"
-            )
+            raise invalid(f"messages[{i}].role", f"{role!r} is not 'user', 'assistant' or 'system'")
         messages.extend(_message(role, message.get("content"), f"messages[{i}]", out))
     params = _params(body, out)
     carried = _TRANSLATED

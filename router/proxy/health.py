@@ -51,6 +51,4 @@ async def metrics(request: Request) -> Response:
         ctx.require_admin(request.headers, "GET /metrics")
     except ProxyError as err:
         return json_response(err.status, error_body(err, Wire.OPENAI))
-    return Response(
-        ctx.metrics.render() + fleet_metrics(ctx.router), 200, media_type=_PROMETHEUS
-    )
+    return Response(ctx.metrics.render() + fleet_metrics(ctx.router), 200, media_type=_PROMETHEUS)

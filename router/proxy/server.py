@@ -27,7 +27,6 @@ _ENV_POLICY_DB = "TIERROUTER_PROXY_POLICY_DB"
 _log = logging.getLogger("tierrouter.proxy")
 
 
-
 def server_options(settings: ProxySettings) -> dict[str, Any]:
     """uvicorn options of every server of this proxy (serve, and the tests' harness)."""
     options: dict[str, Any] = {

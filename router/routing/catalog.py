@@ -110,9 +110,7 @@ class ModelSpec:
         read = min(max(cache_read_tokens, 0), input_tokens)
         written = min(max(cache_write_tokens, 0), input_tokens - read)
         read_price = self.input_price if self.cache_read_price is None else self.cache_read_price
-        write_price = (
-            self.input_price if self.cache_write_price is None else self.cache_write_price
-        )
+        write_price = self.input_price if self.cache_write_price is None else self.cache_write_price
         plain = input_tokens - read - written
         return (
             plain * self.input_price

@@ -36,18 +36,14 @@ __all__ = ["RedisSessionStore"]
 class RedisSessionStore(SessionStore):
     """A :class:`~router.proxy.sessions.SessionStore` every instance on one Redis shares."""
 
-    def __init__(
-        self, link: RedisLink, limit: int = 10_000, idle_seconds: float = 3600.0
-    ) -> None:
+    def __init__(self, link: RedisLink, limit: int = 10_000, idle_seconds: float = 3600.0) -> None:
         super().__init__(limit, idle_seconds)
         self.link = link
         self.instance = uuid.uuid4().hex[:12]
         self._channel = link.key("sessions")
         self._outbox: queue.Queue[tuple[str, str, int]] = queue.Queue(maxsize=10_000)
         # What this instance last sent per conversation: (model, tier rank, when).
-        self._sent: collections.OrderedDict[str, tuple[str, int, float]] = (
-            collections.OrderedDict()
-        )
+        self._sent: collections.OrderedDict[str, tuple[str, int, float]] = collections.OrderedDict()
         # The mirror is written by the event loop (settle) and the subscriber thread;
         # reentrant because the base class's settle() calls prefer().
         self._lock = threading.RLock()
@@ -76,8 +72,10 @@ class RedisSessionStore(SessionStore):
             # after the idle time). A kept turn costs no Redis write and no message.
             now = time.monotonic()
             sent = self._sent.get(key)
-            if sent is not None and sent[:2] == (entry.model, entry.tier_rank) and (
-                now - sent[2] < self.idle_seconds / 4
+            if (
+                sent is not None
+                and sent[:2] == (entry.model, entry.tier_rank)
+                and (now - sent[2] < self.idle_seconds / 4)
             ):
                 return outcome
             self._sent[key] = (entry.model, entry.tier_rank, now)

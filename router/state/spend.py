@@ -262,7 +262,7 @@ class RedisSpendLedger:
         counts = sync.mget([k.decode().replace(":usd:", ":n:", 1) for k in keys])
         out = []
         for key, u, n in zip(keys, usd, counts, strict=True):
-            period_scope = key.decode()[len(prefix):]
+            period_scope = key.decode()[len(prefix) :]
             kind, day, scope = period_scope.split(":", 2)
             out.append({"scope": scope, "period": f"{kind}:{day}", "usd": float(u or 0),
                         "requests": int(n or 0)})  # fmt: skip

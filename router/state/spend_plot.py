@@ -21,9 +21,7 @@ def plot_spend(rows: Sequence[dict[str, Any]], path: str, now: float | None = No
     try:
         import matplotlib
     except ImportError:
-        raise ConfigError(
-            "--plot needs matplotlib: pip install 'tierrouter[train]'"
-        ) from None
+        raise ConfigError("--plot needs matplotlib: pip install 'tierrouter[train]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

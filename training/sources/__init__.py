@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True)
 class SourceSpec:
     name: str
