@@ -784,6 +784,27 @@ def test_project_data_loads_files_and_folders(tmp_path: Path) -> None:
     assert project_data.load(path) == rows
 
 
+def test_project_data_reads_agent_transcripts_like_the_router(tmp_path: Path) -> None:
+    # A row may hold what an agent sends (developer prompt, tool results): the roles
+    # Router.classify reads and data/count.py accepts, so --check and train agree.
+    transcript = [
+        {"role": "developer", "content": "You are a coding agent."},
+        {"role": "user", "content": "Fix the failing test"},
+        {"role": "assistant", "content": "Running pytest."},
+        {"role": "tool", "content": "1 failed: test_parse"},
+        {"role": "user", "content": "Now explain the bug"},
+    ]
+    chat = {**GOOD, "id": "en_a-2", "messages": transcript}
+    del chat["prompt"]
+    _jsonl(tmp_path / "data" / "en_a.jsonl", [GOOD, chat])
+    rows = project_data.load(tmp_path / "data")
+    assert rows[1].messages == transcript
+    robot = {**chat, "id": "en_a-3", "messages": [{"role": "robot", "content": "x"}]}
+    _jsonl(tmp_path / "data" / "en_a.jsonl", [GOOD, robot])
+    with pytest.raises(ProjectDataError, match=r"messages\[0\]\.role' must be one of"):
+        project_data.load(tmp_path / "data")
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -27,7 +27,8 @@ from training.examples import TASK_NAMES, TIER_NAMES, Example
 
 __all__ = ["ProjectDataError", "default_data_dir", "load", "load_file"]
 
-ROLES = ("system", "user", "assistant")
+# What Router.classify reads (router/decision/inputs.py) and data/count.py accepts.
+ROLES = ("system", "developer", "user", "assistant", "tool")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
