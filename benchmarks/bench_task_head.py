@@ -144,7 +144,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     started = time.perf_counter()
-    examples, _ = load_training_data()
+    try:
+        examples, _ = load_training_data()
+    except FileNotFoundError as exc:
+        # The bundled model's rows need every public train set, as `tierrouter train` does.
+        sys.exit(
+            f"{exc}\nthis benchmark refits on the bundled model's training rows: point "
+            "TIERROUTER_DATASETS at ../shared/datasets (or run `tierrouter datasets fetch --all`)"
+        )
     extractor = F.default_extractor()
     train = (examples, F.extract(examples, extractor))
     rows, _, _, _ = _load(None, False)
