@@ -369,3 +369,33 @@ def test_import_router_and_the_cli_stay_free_of_the_web_stack() -> None:
 
 def test_make_router_uses_only_the_test_keys(fake: FakeProviders) -> None:
     assert make_router(fake).route(HI).chain  # sanity for every test above
+
+
+@pytest.mark.parametrize("left", ["before the guard", "during the upstream call"])
+def test_the_connection_link_cancels_the_call_when_the_client_leaves(left: str) -> None:
+    # Through the protocol's Link (no watcher task): a client gone before the guard
+    # exists (while its request was read or routed) must stop the call as surely as one
+    # that leaves during it.
+    import asyncio
+
+    from router.proxy.limits import Guard, Link, Watchers
+
+    async def receive() -> dict[str, object]:
+        raise AssertionError("the Link path does not read receive")
+
+    async def handler() -> str:
+        watchers = Watchers()
+        if left == "before the guard":
+            watchers.fire()
+        guard = Guard(receive, 60.0, Link(watchers))
+        if left == "during the upstream call":
+            asyncio.get_running_loop().call_soon(watchers.fire)
+        try:
+            await guard.wait(asyncio.sleep(30))
+        except asyncio.CancelledError as exc:
+            return type(guard.reason_for(exc)).__name__
+        finally:
+            guard.close()
+        return "the call ran to its end"
+
+    assert asyncio.run(handler()) == "ClientGone"

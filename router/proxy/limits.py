@@ -22,6 +22,7 @@ __all__ = [
     "Gate",
     "Guard",
     "Link",
+    "Watchers",
     "deeper_than",
     "link_of",
     "parse_json_body",
@@ -36,26 +37,57 @@ class ClientGone(Exception):
     """The client disconnected; there is nobody left to answer."""
 
 
+class Watchers:
+    """What the requests of one connection want called when it is lost: each once.
+
+    A request that asks after the connection is gone (its client left while the
+    request was still being read or routed) is told at once.
+    """
+
+    __slots__ = ("_callbacks", "lost")
+
+    def __init__(self) -> None:
+        self._callbacks: set[Callable[[], None]] = set()
+        self.lost = False
+
+    def add(self, on_lost: Callable[[], None]) -> None:
+        if self.lost:
+            on_lost()
+        else:
+            self._callbacks.add(on_lost)
+
+    def discard(self, on_lost: Callable[[], None]) -> None:
+        self._callbacks.discard(on_lost)
+
+    def fire(self) -> None:
+        """The connection is lost: call every callback registered, and any added later."""
+        self.lost = True
+        callbacks, self._callbacks = self._callbacks, set()
+        for on_lost in callbacks:
+            on_lost()
+
+
 class Link:
     """What the connection a request came on tells its handler directly.
 
     The proxy's protocol (router/proxy/protocol.py) puts one in each request's
     scope. Without it a handler learns both facts through ``receive``: a body
     timer per request in case the body is slow, and a task per request that
-    waits on ``receive`` for the disconnect; together about a tenth of the
-    proxy's own CPU per request, for a body that has nearly always arrived with
-    its headers and a client that nearly always stays.
+    waits on ``receive`` for the disconnect; together about 7 % of the proxy's
+    own CPU per request (``benchmarks/bench_proxy_ab.py``), for a body that has
+    nearly always arrived with its headers and a client that nearly always stays.
     """
 
     __slots__ = ("_watchers", "body_complete")
 
-    def __init__(self, watchers: set[Callable[[], None]]) -> None:
+    def __init__(self, watchers: Watchers) -> None:
         # Set by the protocol once the parser has seen the request's last body byte.
         self.body_complete = False
         self._watchers = watchers
 
     def watch(self, on_lost: Callable[[], None]) -> None:
-        """Call ``on_lost`` if the connection is lost (until :meth:`unwatch`)."""
+        """Call ``on_lost`` when the connection is lost (at once if it already is),
+        until :meth:`unwatch`."""
         self._watchers.add(on_lost)
 
     def unwatch(self, on_lost: Callable[[], None]) -> None:

@@ -17,13 +17,12 @@ body is complete and that its client has gone, without a timer or a task.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from router.proxy.json_bytes import dumps
-from router.proxy.limits import LINK_KEY, Link
+from router.proxy.limits import LINK_KEY, Link, Watchers
 from router.proxy.settings import ProxySettings
 
 __all__ = ["GuardedHttpProtocol", "protocol_error_body"]
@@ -80,7 +79,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._timer_for = 0.0
         self._refused = False
         # What the handlers of this connection's requests want to hear when it is lost.
-        self._watchers: set[Callable[[], None]] = set()
+        self._watchers = Watchers()
         self._link: Link | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -91,9 +90,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
         super().connection_lost(exc)
-        watchers, self._watchers = self._watchers, set()
-        for on_lost in watchers:
-            on_lost()
+        self._watchers.fire()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
