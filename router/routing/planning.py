@@ -7,9 +7,7 @@ JSON support), apply custom rules, rank with the strategy, price the result.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from router.errors import ConfigError, NoCandidateError
 from router.routing.catalog import Catalog, ModelSpec
 from router.routing.model_strings import ModelRequest, RequestKind, parse_model_string
 from router.routing.strategies import Profile, Strategy, load_profiles, rank
-from router.types import Decision, Task, Tier
+from router.types import Decision, Task, Tier, replace_decision
 
 __all__ = ["Needs", "RoutePlan", "RoutingPolicy", "Rule", "estimate_tokens", "plan_route"]
 
@@ -383,7 +381,7 @@ def _finish(
         if baseline is not None:
             baseline_cost = baseline.cost(needs.input_tokens, needs.output_tokens)
     savings = None if cost is None or baseline_cost is None else baseline_cost - cost
-    routed = _replace_decision(
+    routed = replace_decision(
         decision,
         warnings=decision.warnings if warnings is None else warnings,
         id=decision.id or f"rt-{random_hex(16)}",
@@ -395,26 +393,6 @@ def _finish(
         rule=rule,
     )
     return RoutePlan(routed, chain, request, profile, strategy, needs)
-
-
-# dataclasses.replace walks the fields in Python and goes through the frozen
-# __init__'s object.__setattr__ per field: a third of that reads every field with
-# one attrgetter and fills a bare instance through the slots' own setters, as
-# router.types.new_decision does (Decision has no __post_init__ to skip).
-_DECISION_FIELDS = tuple(f.name for f in dataclasses.fields(Decision))
-_DECISION_INDEX = {name: i for i, name in enumerate(_DECISION_FIELDS)}
-_decision_values = operator.attrgetter(*_DECISION_FIELDS)
-_DECISION_SETTERS = tuple(vars(Decision)[name].__set__ for name in _DECISION_FIELDS)
-
-
-def _replace_decision(decision: Decision, **changes: Any) -> Decision:
-    values = list(_decision_values(decision))
-    for name, value in changes.items():
-        values[_DECISION_INDEX[name]] = value
-    new: Decision = object.__new__(Decision)
-    for setter, value in zip(_DECISION_SETTERS, values, strict=True):
-        setter(new, value)
-    return new
 
 
 def _no_keys_message(catalog: Catalog) -> str:
