@@ -180,11 +180,7 @@ class Classifier:
             task_p = {k: (v + rule_tasks[k]) / 2 for k, v in task_p.items()}
             source = "blend"
             reasons.append(f"{note}: model and rules averaged")
-        prompt = ex.prompt
-        if ex.tokens > self._long_context or prompt.wants_structured or prompt.has_tools:
-            floor, why = self._floor(ex)
-        else:
-            floor = 0
+        floor, why = self._floor(ex)
         if floor:
             # The floors are capability needs (context, structured output,
             # tools), not opinions: condition the distribution on them.
