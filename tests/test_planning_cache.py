@@ -8,55 +8,18 @@ from collections.abc import Callable
 
 import pytest
 from fake_providers import FakeProviders
+from test_strategies import catalog_fixture, decision, plan  # noqa: F401 -- a fixture
 
 from router import Router
 from router.errors import NoCandidateError
 from router.routing import planning
-from router.routing.catalog import Catalog, default_catalog
-from router.routing.planning import Needs, RoutePlan, RoutingPolicy, Rule, plan_route
+from router.routing.catalog import Catalog
+from router.routing.planning import Needs, RoutePlan, RoutingPolicy, Rule
 from router.routing.strategies import Strategy
-from router.types import Decision, Task, Tier
+from router.types import Decision, Task, Tier, replace_decision
 
 HI = [{"role": "user", "content": "Say hello"}]
 ALL = ("openai", "anthropic", "google")
-
-
-def decision(task: Task = Task.GENERAL, tier: Tier = Tier.SIMPLE) -> Decision:
-    return Decision(
-        task=task,
-        task_scores={},
-        tier=tier,
-        tier_probabilities={},
-        score=0.1,
-        confidence=0.9,
-        language="en",
-        source="test",
-        id="rt-fixed",
-    )
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return default_catalog()
-
-
-def plan(
-    catalog: Catalog,
-    d: Decision | None = None,
-    *,
-    model: str | None = "auto",
-    providers: tuple[str, ...] = ALL,
-    needs: Needs | None = None,
-    policy: RoutingPolicy | None = None,
-) -> RoutePlan:
-    return plan_route(
-        d or decision(),
-        catalog=catalog,
-        policy=policy or RoutingPolicy(),
-        is_available=lambda m: m.provider in providers,
-        model=model,
-        needs=needs or Needs(input_tokens=100, output_tokens=300),
-    )
 
 
 def chain(p: RoutePlan) -> list[str]:
@@ -132,7 +95,8 @@ def test_cached_plans_equal_fresh_ones(catalog: Catalog, strategy: Strategy | No
         ("claude-sonnet-4-5:cost", Needs(100, 300)),
     ]
     cases = [
-        (decision(task, tier), model, needs)
+        # A fixed id: a plan copies the decision's id, or draws a new one.
+        (decision(task, tier, id="rt-fixed"), model, needs)
         for task in (Task.GENERAL, Task.CODING, Task.REASONING)
         for tier in Tier
         for model, needs in cases
@@ -187,7 +151,7 @@ def test_the_fast_decision_copy_equals_dataclasses_replace() -> None:
         "savings": 0.25,
         "rule": "coding -> gpt-5",
     }
-    copied = planning._replace_decision(base, **changes)
+    copied = replace_decision(base, **changes)
     assert copied == dataclasses.replace(base, **changes)
     assert base.model is None and base.warnings == ()  # the original is untouched
     with pytest.raises(dataclasses.FrozenInstanceError):

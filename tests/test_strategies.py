@@ -30,8 +30,8 @@ def decision(
     )  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
+@pytest.fixture(scope="module", name="catalog")
+def catalog_fixture() -> Catalog:
     return default_catalog()
 
 
@@ -42,12 +42,15 @@ def plan(
     model: str | None = "auto",
     providers: tuple[str, ...] = ("openai", "anthropic", "google"),
     needs: Needs | None = None,
-    **policy: object,
+    policy: RoutingPolicy | None = None,
+    **fields: object,
 ):  # type: ignore[no-untyped-def]
+    """``plan_route`` with test defaults; the policy given whole or by its fields."""
+    assert policy is None or not fields, "give the policy or its fields, not both"
     return plan_route(
         d or decision(),
         catalog=catalog,
-        policy=RoutingPolicy(**policy),  # type: ignore[arg-type]
+        policy=policy or RoutingPolicy(**fields),  # type: ignore[arg-type]
         is_available=lambda m: m.provider in providers,
         model=model,
         needs=needs or Needs(input_tokens=100, output_tokens=300),
